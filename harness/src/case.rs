@@ -1,0 +1,200 @@
+//! Cases and their names.
+//!
+//! A case name is what nextest shows, filters on and passes back with `--exact`. It is
+//! the test module with `::` for `/` (`nn::test_pooling`), plus `::shard_<k>_of_<n>` for a
+//! piece of a split file. `CaseId::parse(case.name()) == case` holds for every case; it is
+//! how `--exact` finds its file without walking `test/`.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NameError {
+    #[error("case name `{0}` is empty or has an empty `::` part")]
+    EmptyPart(String),
+    #[error("case name `{name}` has an invalid part `{part}`: parts may not be `.`, `..`, or contain `/`, `\\` or `:`")]
+    BadPart { name: String, part: String },
+    #[error("case name `{0}` has an invalid piece: expected `shard_<k>_of_<n>` with 1 <= k <= n")]
+    BadPiece(String),
+}
+
+/// A test module: a path under `test/` without `.py`, with `/` separators, as
+/// run_test.py names it (`distributed/test_c10d_gloo`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TestModule(String);
+
+impl TestModule {
+    /// Checks a module path such as `nn/test_pooling`.
+    pub fn new(path: &str) -> Result<TestModule, NameError> {
+        let name = path.replace('/', "::");
+        for part in path.split('/') {
+            check_part(&name, part)?;
+        }
+        Ok(TestModule(path.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// `nn::test_pooling`.
+    pub fn case_name(&self) -> String {
+        self.0.replace('/', "::")
+    }
+
+    /// The file the module runs from: `<root>/test/<module>.py`.
+    pub fn file(&self, root: &Path) -> PathBuf {
+        root.join("test").join(format!("{}.py", self.0))
+    }
+
+    /// The module as common_utils names its report folder: `nn.test_pooling`.
+    pub fn dotted(&self) -> String {
+        self.0.replace('/', ".")
+    }
+}
+
+impl fmt::Display for TestModule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// One of `count` time-balanced pieces of a file, run with `--shard-id/--num-shards`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Piece {
+    pub index: u32,
+    pub count: u32,
+}
+
+impl Piece {
+    pub fn new(index: u32, count: u32) -> Option<Piece> {
+        (index >= 1 && index <= count).then_some(Piece { index, count })
+    }
+
+    fn parse(part: &str) -> Option<Piece> {
+        let rest = part.strip_prefix("shard_")?;
+        let (index, count) = rest.split_once("_of_")?;
+        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        if !digits(index) || !digits(count) || index.starts_with('0') || count.starts_with('0') {
+            return None;
+        }
+        Piece::new(index.parse().ok()?, count.parse().ok()?)
+    }
+}
+
+impl fmt::Display for Piece {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "shard_{}_of_{}", self.index, self.count)
+    }
+}
+
+/// A Python test file, or one piece of it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PythonCase {
+    pub module: TestModule,
+    pub piece: Option<Piece>,
+}
+
+impl PythonCase {
+    pub fn whole(module: TestModule) -> PythonCase {
+        PythonCase {
+            module,
+            piece: None,
+        }
+    }
+
+    /// Parses a case name. A last part of the form `shard_<k>_of_<n>` is a piece;
+    /// anything starting with `shard_` that is not a valid piece is an error rather
+    /// than a module name, so a typo never runs the whole file.
+    pub fn parse(name: &str) -> Result<PythonCase, NameError> {
+        let (module_name, piece) = match name.rsplit_once("::") {
+            Some((head, last)) if last.starts_with("shard_") => {
+                let piece = Piece::parse(last).ok_or_else(|| NameError::BadPiece(name.into()))?;
+                (head, Some(piece))
+            }
+            _ => (name, None),
+        };
+        let mut parts = Vec::new();
+        for part in module_name.split("::") {
+            check_part(name, part)?;
+            parts.push(part);
+        }
+        Ok(PythonCase {
+            module: TestModule(parts.join("/")),
+            piece,
+        })
+    }
+
+    pub fn name(&self) -> String {
+        match self.piece {
+            Some(piece) => format!("{}::{piece}", self.module.case_name()),
+            None => self.module.case_name(),
+        }
+    }
+}
+
+fn check_part(name: &str, part: &str) -> Result<(), NameError> {
+    if part.is_empty() {
+        return Err(NameError::EmptyPart(name.replace('/', "::")));
+    }
+    if part == "." || part == ".." || part.contains(['/', '\\', ':', '\0']) {
+        return Err(NameError::BadPart {
+            name: name.to_string(),
+            part: part.to_string(),
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for name in [
+            "test_nn",
+            "nn::test_pooling",
+            "distributed::test_c10d_gloo",
+            "distributed::elastic::timer::api_test",
+            "test_ops::shard_2_of_9",
+            "inductor::test_torchinductor::shard_1_of_1",
+        ] {
+            let case = PythonCase::parse(name).unwrap();
+            assert_eq!(case.name(), name);
+            assert_eq!(PythonCase::parse(&case.name()).unwrap(), case);
+        }
+    }
+
+    #[test]
+    fn a_name_maps_to_its_file() {
+        let case = PythonCase::parse("distributed::test_c10d_gloo").unwrap();
+        assert_eq!(case.module.as_str(), "distributed/test_c10d_gloo");
+        assert_eq!(
+            case.module.file(Path::new("/pt")),
+            Path::new("/pt/test/distributed/test_c10d_gloo.py")
+        );
+        assert_eq!(case.module.dotted(), "distributed.test_c10d_gloo");
+        let piece = PythonCase::parse("test_ops::shard_2_of_9").unwrap();
+        assert_eq!(piece.module.as_str(), "test_ops");
+        assert_eq!(piece.piece, Some(Piece { index: 2, count: 9 }));
+    }
+
+    #[test]
+    fn bad_names_are_rejected() {
+        for name in [
+            "",
+            "::test_nn",
+            "nn::",
+            "nn::::x",
+            "..::etc::passwd",
+            "a/b",
+            "test_ops::shard_0_of_3",
+            "test_ops::shard_4_of_3",
+            "test_ops::shard_01_of_3",
+            "test_ops::shard_x",
+        ] {
+            assert!(PythonCase::parse(name).is_err(), "{name} parsed");
+        }
+    }
+}

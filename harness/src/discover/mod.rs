@@ -1,0 +1,3 @@
+//! Discovery: what cases a checkout has. One module per kind of case.
+
+pub mod python;

@@ -1,0 +1,163 @@
+//! Python test files, found by the rules of PyTorch's `tools/testing/discover_tests.py`:
+//! every `test/**/test_*.py` (following symlinked folders, skipping hidden ones), minus
+//! names that start with a blocklisted pattern or equal a blocklisted test, plus the
+//! extra tests that exist in the checkout.
+
+use crate::case::{PythonCase, TestModule};
+use crate::policy::{Handler, Policy};
+use std::path::{Path, PathBuf};
+use walkdir::WalkDir;
+
+/// A case the listing shows, and why it is listed as ignored, if it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Discovered {
+    pub case: PythonCase,
+    pub ignored: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DiscoverError {
+    #[error("{0} has no test/ folder: set PYTORCH_ROOT to a PyTorch checkout")]
+    NoTestDir(PathBuf),
+    #[error("cannot walk {path}: {source}")]
+    Walk {
+        path: PathBuf,
+        source: walkdir::Error,
+    },
+}
+
+/// The Python cases of `root`, sorted by name.
+pub fn discover(root: &Path, policy: &Policy) -> Result<Vec<Discovered>, DiscoverError> {
+    let test_dir = root.join("test");
+    if !test_dir.is_dir() {
+        return Err(DiscoverError::NoTestDir(root.to_path_buf()));
+    }
+    let mut found = Vec::new();
+    for module in test_modules(&test_dir)? {
+        if blocklist_rule(&module, policy).is_some() {
+            continue;
+        }
+        found.push(classify(module, policy));
+    }
+    for extra in &policy.discovery.extra_tests {
+        let Ok(module) = TestModule::new(extra) else {
+            continue;
+        };
+        if found.iter().any(|d| d.case.module == module) {
+            continue;
+        }
+        if module.file(root).is_file() {
+            found.push(classify(module, policy));
+        } else if policy.handler(extra).is_some_and(|h| h != Handler::Subprocess) {
+            found.push(handler_extra(module, policy));
+        }
+    }
+    found.sort_by(|a, b| a.case.module.cmp(&b.case.module));
+    Ok(found)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LookupError {
+    #[error("{0} does not exist")]
+    Missing(PathBuf),
+    #[error("`{module}` is excluded by the discovery rule `{rule}` (test-manifests/discovery.toml)")]
+    Blocklisted { module: String, rule: String },
+}
+
+/// The one case `case` names, found without walking `test/`: the same answer
+/// [`discover`] gives for it.
+pub fn lookup(root: &Path, policy: &Policy, case: &PythonCase) -> Result<Discovered, LookupError> {
+    let module = &case.module;
+    let is_extra = policy.discovery.extra_tests.iter().any(|e| e == module.as_str());
+    if !is_extra && let Some(rule) = blocklist_rule(module, policy) {
+        return Err(LookupError::Blocklisted {
+            module: module.to_string(),
+            rule: rule.to_string(),
+        });
+    }
+    let file = module.file(root);
+    let found = if file.is_file() {
+        classify(module.clone(), policy)
+    } else if is_extra && policy.handler(module.as_str()).is_some_and(|h| h != Handler::Subprocess) {
+        handler_extra(module.clone(), policy)
+    } else {
+        return Err(LookupError::Missing(file));
+    };
+    Ok(Discovered {
+        case: case.clone(),
+        ..found
+    })
+}
+
+fn classify(module: TestModule, policy: &Policy) -> Discovered {
+    let ignored = match policy.handler(module.as_str()) {
+        Some(Handler::Subprocess) | None => None,
+        Some(Handler::Distributed) => Some(
+            "run once per backend and init method by the distributed handler, which this harness does not run yet"
+                .to_string(),
+        ),
+        Some(other) => Some(unsupported(other)),
+    };
+    Discovered {
+        case: PythonCase::whole(module),
+        ignored,
+    }
+}
+
+/// Module paths of every `test_*.py` under `test_dir`.
+fn test_modules(test_dir: &Path) -> Result<Vec<TestModule>, DiscoverError> {
+    let mut modules = Vec::new();
+    let walk = WalkDir::new(test_dir)
+        .follow_links(true)
+        .into_iter()
+        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
+    for entry in walk {
+        let entry = entry.map_err(|source| DiscoverError::Walk {
+            path: test_dir.to_path_buf(),
+            source,
+        })?;
+        let name = entry.file_name().to_string_lossy();
+        if !(name.starts_with("test_") && name.ends_with(".py")) || entry.file_type().is_dir() {
+            continue;
+        }
+        let Ok(rel) = entry.path().strip_prefix(test_dir) else {
+            continue;
+        };
+        let rel = rel.to_string_lossy();
+        let rel = rel.strip_suffix(".py").unwrap_or(&rel).replace('\\', "/");
+        // A file whose path cannot be a case name (a `:` in it) is reported, not dropped quietly.
+        match TestModule::new(&rel) {
+            Ok(module) => modules.push(module),
+            Err(e) => eprintln!("torch-harness: skipping {}: {e}", entry.path().display()),
+        }
+    }
+    Ok(modules)
+}
+
+/// An extra test provided by a handler's own set-up (doctests, the AOT extension
+/// variants...): listed, so it cannot vanish, but not run yet.
+fn handler_extra(module: TestModule, policy: &Policy) -> Discovered {
+    let ignored = policy.handler(module.as_str()).map(unsupported);
+    Discovered {
+        case: PythonCase::whole(module),
+        ignored,
+    }
+}
+
+fn unsupported(handler: Handler) -> String {
+    format!(
+        "run by run_test.py's `{}` handler, which this harness does not run yet",
+        handler.name()
+    )
+}
+
+/// The pattern or name that drops `module`, if any.
+fn blocklist_rule<'p>(module: &TestModule, policy: &'p Policy) -> Option<&'p str> {
+    let name = module.as_str();
+    let d = &policy.discovery;
+    d.blocklisted_patterns
+        .iter()
+        .find(|p| name.starts_with(p.as_str()))
+        .or_else(|| d.blocklisted_tests.iter().find(|t| *t == name))
+        .map(String::as_str)
+}

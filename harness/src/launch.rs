@@ -1,0 +1,269 @@
+//! The command PyTorch's runner would build for a case (research §5.2), without
+//! starting anything: program, arguments, working directory, environment and where
+//! the attempt's log and reports go.
+
+use crate::case::PythonCase;
+use crate::policy::{Handler, Policy};
+use crate::settings::Settings;
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
+use std::path::{Path, PathBuf};
+
+/// How the test file runs its tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// `--use-pytest`, through the checkout's conftest. `reruns` is false when the
+    /// interpreter lacks pytest-rerunfailures, whose `--reruns` flag would be unknown.
+    Pytest { reruns: bool },
+    /// `unittest.main`; no in-file sharding or stepcurrent.
+    Unittest,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Launch {
+    pub case: String,
+    pub program: PathBuf,
+    pub args: Vec<String>,
+    pub cwd: PathBuf,
+    /// Set on top of the inherited environment.
+    pub env: Vec<(String, String)>,
+    /// This attempt's folder: its log, reports and record.
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LaunchError {
+    #[error(
+        "{case} is a piece of a split file, which needs pytest mode (--shard-id/--num-shards); install pytest in {python}"
+    )]
+    PieceNeedsPytest { case: String, python: PathBuf },
+}
+
+/// Facts about this run that change the command, gathered once by the caller.
+#[derive(Debug, Clone, Copy)]
+pub struct RunContext {
+    pub mode: Mode,
+    /// `CI` is set (PyTorch's IS_CI): import slow and disabled test lists.
+    pub ci: bool,
+    /// nextest's attempt number (1 on the first try).
+    pub attempt: u32,
+}
+
+impl Launch {
+    pub fn python(
+        case: &PythonCase,
+        settings: &Settings,
+        policy: &Policy,
+        ctx: RunContext,
+    ) -> Result<Launch, LaunchError> {
+        let name = case.name();
+        let module = case.module.as_str();
+        let dir = attempt_dir(&settings.out_dir, &name, ctx.attempt);
+        let mut args = vec!["-bb".to_string(), format!("{module}.py")];
+        if let Mode::Pytest { .. } = ctx.mode {
+            let piece = case.piece.map_or((1, 1), |p| (p.index, p.count));
+            args.push(format!("--shard-id={}", piece.0));
+            args.push(format!("--num-shards={}", piece.1));
+        } else if case.piece.is_some() {
+            return Err(LaunchError::PieceNeedsPytest {
+                case: name,
+                python: settings.python.clone(),
+            });
+        }
+        if policy.handler(module) == Some(Handler::Subprocess) {
+            args.push("--subprocess".into());
+        }
+        if let Mode::Pytest { reruns } = ctx.mode {
+            args.extend(["-vv", "-rfEX", "-p", "no:xdist", "--use-pytest"].map(String::from));
+            // In-file reruns hide distributed failures (pytorch#162978), and some files
+            // must never rerun at all.
+            args.push("-x".into());
+            if reruns && !policy.skips_pytest_retries(module) {
+                let count = if module.contains("distributed") { 0 } else { 2 };
+                args.push(format!("--reruns={count}"));
+            }
+        }
+        if ctx.ci {
+            args.extend(["--import-slow-tests", "--import-disabled-tests"].map(String::from));
+        }
+        // common_utils puts reports under <dir>/<dotted module>/, with python-unittest
+        // turned into python-pytest in pytest mode: PyTorch's test-reports layout, kept
+        // per attempt so no run overwrites another.
+        let reports = dir.join("test-reports/python-unittest");
+        args.push(format!("--save-xml={}", reports.display()));
+        if let Mode::Pytest { .. } = ctx.mode {
+            let piece = case.piece.map_or(1, |p| p.index);
+            args.push(format!(
+                "--sc={}_{piece}_{:016x}",
+                case.module.dotted(),
+                random_u64()
+            ));
+            args.push("--print-items".into());
+        }
+
+        let root = settings.root.display().to_string();
+        let mut env: Vec<(String, String)> = policy
+            .environment
+            .iter()
+            .map(|(k, v)| (k.clone(), v.replace("{root}", &root)))
+            .collect();
+        // Unbuffered, so a crash loses no output and the log streams as it happens.
+        env.push(("PYTHONUNBUFFERED".into(), "1".into()));
+        Ok(Launch {
+            case: name,
+            program: settings.python.clone(),
+            args,
+            cwd: settings.root.join("test"),
+            env,
+            dir,
+        })
+    }
+
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.join("output.log")
+    }
+
+    /// The command as a shell line, for logs and repro hints.
+    pub fn command_line(&self) -> String {
+        std::iter::once(self.program.display().to_string())
+            .chain(self.args.iter().cloned())
+            .map(|a| shell_quote(&a))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+/// `<out>/<case, :: as .>/attempt-<n>`.
+pub fn attempt_dir(out_dir: &Path, case: &str, attempt: u32) -> PathBuf {
+    out_dir
+        .join(case.replace("::", "."))
+        .join(format!("attempt-{attempt}"))
+}
+
+fn shell_quote(arg: &str) -> String {
+    let plain = arg
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"-_=./:,@+".contains(&b));
+    if plain && !arg.is_empty() {
+        arg.to_string()
+    } else {
+        format!("'{}'", arg.replace('\'', r"'\''"))
+    }
+}
+
+/// 64 random bits from the standard library's randomly keyed hasher.
+fn random_u64() -> u64 {
+    let mut h = RandomState::new().build_hasher();
+    h.write_u32(std::process::id());
+    h.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::case::PythonCase;
+    use std::ffi::OsString;
+
+    fn fixture() -> (Settings, Policy) {
+        let settings = Settings::from_lookup(|name| match name {
+            "NEXTEST_WORKSPACE_ROOT" => Some(OsString::from("/ws")),
+            "NEXTEST_RUN_ID" => Some(OsString::from("run1")),
+            "PYTORCH_ROOT" => Some(OsString::from("/pt")),
+            "PYTHON" => Some(OsString::from("/py/bin/python")),
+            _ => None,
+        });
+        let manifests = Path::new(env!("CARGO_MANIFEST_DIR")).join("../test-manifests");
+        (settings, Policy::load(&manifests, Path::new("/pt")).unwrap())
+    }
+
+    fn launch(name: &str, mode: Mode, ci: bool) -> Launch {
+        let (settings, policy) = fixture();
+        let ctx = RunContext {
+            mode,
+            ci,
+            attempt: 1,
+        };
+        Launch::python(&PythonCase::parse(name).unwrap(), &settings, &policy, ctx).unwrap()
+    }
+
+    fn without_key(args: &[String]) -> Vec<String> {
+        args.iter()
+            .map(|a| match a.strip_prefix("--sc=") {
+                Some(key) => format!("--sc={}", &key[..key.len() - 16]),
+                None => a.clone(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn pytest_mode_builds_pytorchs_command() {
+        let l = launch("nn::test_pooling", Mode::Pytest { reruns: true }, true);
+        assert_eq!(l.program, Path::new("/py/bin/python"));
+        assert_eq!(l.cwd, Path::new("/pt/test"));
+        assert_eq!(
+            without_key(&l.args),
+            [
+                "-bb",
+                "nn/test_pooling.py",
+                "--shard-id=1",
+                "--num-shards=1",
+                "-vv",
+                "-rfEX",
+                "-p",
+                "no:xdist",
+                "--use-pytest",
+                "-x",
+                "--reruns=2",
+                "--import-slow-tests",
+                "--import-disabled-tests",
+                "--save-xml=/ws/target/torch-harness/runs/run1/nn.test_pooling/attempt-1/test-reports/python-unittest",
+                "--sc=nn.test_pooling_1_",
+                "--print-items",
+            ]
+        );
+        assert!(l.env.contains(&("PYTHONUNBUFFERED".into(), "1".into())));
+    }
+
+    #[test]
+    fn pieces_pass_their_shard_and_keys_differ_per_launch() {
+        let a = launch("test_ops::shard_2_of_3", Mode::Pytest { reruns: true }, false);
+        assert!(a.args.contains(&"--shard-id=2".to_string()));
+        assert!(a.args.contains(&"--num-shards=3".to_string()));
+        let b = launch("test_ops::shard_2_of_3", Mode::Pytest { reruns: true }, false);
+        let key = |l: &Launch| l.args.iter().find(|a| a.starts_with("--sc=")).cloned();
+        assert_ne!(key(&a), key(&b));
+    }
+
+    #[test]
+    fn retries_follow_the_policy() {
+        let dist = launch("distributed::test_store", Mode::Pytest { reruns: true }, false);
+        assert!(dist.args.contains(&"--reruns=0".to_string()));
+        assert!(dist.args.contains(&"--subprocess".to_string()));
+        let skip = launch("test_public_bindings", Mode::Pytest { reruns: true }, false);
+        assert!(!skip.args.iter().any(|a| a.starts_with("--reruns")));
+        let no_plugin = launch("test_nn", Mode::Pytest { reruns: false }, false);
+        assert!(!no_plugin.args.iter().any(|a| a.starts_with("--reruns")));
+    }
+
+    #[test]
+    fn unittest_mode_has_no_pytest_flags_and_refuses_pieces() {
+        let l = launch("test_nn", Mode::Unittest, false);
+        assert_eq!(
+            l.args,
+            [
+                "-bb",
+                "test_nn.py",
+                "--save-xml=/ws/target/torch-harness/runs/run1/test_nn/attempt-1/test-reports/python-unittest"
+            ]
+        );
+        let (settings, policy) = fixture();
+        let ctx = RunContext {
+            mode: Mode::Unittest,
+            ci: false,
+            attempt: 1,
+        };
+        let piece = PythonCase::parse("test_ops::shard_1_of_2").unwrap();
+        let err = Launch::python(&piece, &settings, &policy, ctx).unwrap_err();
+        assert!(err.to_string().contains("pytest"));
+    }
+}

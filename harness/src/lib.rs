@@ -1,0 +1,13 @@
+//! torch-harness: everything that knows what a PyTorch test case is. The test targets
+//! in `tests/` pick a kind of case and call [`harness::main`].
+
+pub mod case;
+pub mod discover;
+pub mod harness;
+pub mod launch;
+pub mod policy;
+pub mod probe;
+pub mod process;
+pub mod record;
+pub mod settings;
+pub mod verdict;

@@ -1,0 +1,131 @@
+//! What a Python environment offers (pytest, pytest-rerunfailures), found by starting
+//! the interpreter once and cached under `target/`, so a run of a thousand cases starts
+//! Python for the probe once, not a thousand times.
+//!
+//! The cache entry remembers the modification times of the interpreter's `sys.path`
+//! folders: installing or removing a package changes one of them, which makes the
+//! entry stale and the next case probes again.
+
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::UNIX_EPOCH;
+
+const PROBE: &str = r#"
+import importlib.util as u, json, os, sys
+print(json.dumps({
+    "pytest": u.find_spec("pytest") is not None,
+    "rerunfailures": u.find_spec("pytest_rerunfailures") is not None,
+    "version": "%d.%d.%d" % sys.version_info[:3],
+    "paths": sorted({p for p in sys.path if p and os.path.isdir(p)}),
+}))
+"#;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PythonEnv {
+    pub pytest: bool,
+    pub rerunfailures: bool,
+    pub version: String,
+    paths: Vec<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct CacheEntry {
+    python: PathBuf,
+    env: PythonEnv,
+    stamps: Vec<(String, u128)>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProbeError {
+    #[error("cannot start the interpreter `{python}`: {source}; set PYTHON to a Python 3 interpreter")]
+    Start {
+        python: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the interpreter `{python}` failed its probe ({status}): {stderr}")]
+    Failed {
+        python: PathBuf,
+        status: std::process::ExitStatus,
+        stderr: String,
+    },
+    #[error("the interpreter `{python}` printed an unreadable probe result: {source}")]
+    Unreadable {
+        python: PathBuf,
+        source: serde_json::Error,
+    },
+}
+
+/// The environment of `python`, from the cache when it is still fresh.
+pub fn python_env(python: &Path, cache_dir: &Path) -> Result<PythonEnv, ProbeError> {
+    let cache_file = cache_dir.join(format!("python-{:016x}.json", path_hash(python)));
+    if let Some(entry) = std::fs::read(&cache_file)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<CacheEntry>(&bytes).ok())
+        .filter(|e| e.python == python && e.stamps == stamps(&e.env.paths))
+    {
+        return Ok(entry.env);
+    }
+    let env = run_probe(python)?;
+    let entry = CacheEntry {
+        python: python.to_path_buf(),
+        stamps: stamps(&env.paths),
+        env: env.clone(),
+    };
+    // A cache that cannot be written only costs the next case another probe.
+    if std::fs::create_dir_all(cache_dir).is_ok()
+        && let Ok(json) = serde_json::to_vec(&entry)
+    {
+        let tmp = cache_file.with_extension(format!("tmp{}", std::process::id()));
+        if std::fs::write(&tmp, json).is_ok() {
+            let _ = std::fs::rename(&tmp, &cache_file);
+        }
+    }
+    Ok(env)
+}
+
+fn run_probe(python: &Path) -> Result<PythonEnv, ProbeError> {
+    let output = Command::new(python)
+        .args(["-c", PROBE])
+        .output()
+        .map_err(|source| ProbeError::Start {
+            python: python.to_path_buf(),
+            source,
+        })?;
+    if !output.status.success() {
+        return Err(ProbeError::Failed {
+            python: python.to_path_buf(),
+            status: output.status,
+            stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
+        });
+    }
+    serde_json::from_slice(&output.stdout).map_err(|source| ProbeError::Unreadable {
+        python: python.to_path_buf(),
+        source,
+    })
+}
+
+fn stamps(paths: &[String]) -> Vec<(String, u128)> {
+    paths
+        .iter()
+        .map(|p| {
+            let mtime = std::fs::metadata(p)
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos());
+            (p.clone(), mtime)
+        })
+        .collect()
+}
+
+/// A stable (not randomly seeded) hash, so every process finds the same cache file.
+fn path_hash(path: &Path) -> u64 {
+    // FNV-1a
+    path.as_os_str()
+        .as_encoded_bytes()
+        .iter()
+        .fold(0xcbf2_9ce4_8422_2325, |h, b| {
+            (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+        })
+}

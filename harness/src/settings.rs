@@ -1,0 +1,137 @@
+//! Where the harness reads its inputs from. nextest starts the test binaries itself,
+//! so everything comes from the environment (set on the `cargo nextest` process, by
+//! xtask or by the user) with defaults that point at the embedded demo.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+/// The variables the harness reads, by name, so docs and code agree.
+pub mod var {
+    pub const PYTORCH_ROOT: &str = "PYTORCH_ROOT";
+    pub const PYTHON: &str = "PYTHON";
+    pub const MANIFESTS: &str = "TORCH_HARNESS_MANIFESTS";
+    pub const OUT: &str = "TORCH_HARNESS_OUT";
+    pub const PYTEST: &str = "TORCH_HARNESS_PYTEST";
+}
+
+/// The demo's Python environment, created by `cargo xtask setup`, relative to the
+/// target directory.
+pub const DEMO_VENV: &str = "torch-harness/demo-venv";
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The cargo workspace (for defaults and `target/`).
+    pub workspace: PathBuf,
+    pub target_dir: PathBuf,
+    /// The checkout whose `test/` is run.
+    pub root: PathBuf,
+    pub python: PathBuf,
+    pub manifests: PathBuf,
+    /// Logs and reports of this run.
+    pub out_dir: PathBuf,
+}
+
+impl Settings {
+    pub fn from_env() -> Settings {
+        Self::from_lookup(|name| std::env::var_os(name).filter(|v| !v.is_empty()))
+    }
+
+    /// Builds settings from any variable source (tests pass a map).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<OsString>) -> Settings {
+        // nextest names the workspace in both phases (0.9.130+); the compile-time path
+        // covers `cargo test` and direct runs of the binary.
+        let workspace = get("NEXTEST_WORKSPACE_ROOT")
+            .map(PathBuf::from)
+            .unwrap_or_else(compiled_workspace);
+        let target_dir = get("CARGO_TARGET_DIR")
+            .map(|t| workspace.join(t))
+            .unwrap_or_else(|| workspace.join("target"));
+        let demo = workspace.join("demo");
+        let root = get(var::PYTORCH_ROOT).map_or(demo.clone(), |r| absolute(&workspace, r));
+        let demo_python = target_dir.join(DEMO_VENV).join("bin/python");
+        let python = match get(var::PYTHON) {
+            Some(p) => PathBuf::from(p),
+            None if root == demo && demo_python.exists() => demo_python,
+            None => PathBuf::from("python3"),
+        };
+        let manifests = get(var::MANIFESTS)
+            .map_or_else(|| workspace.join("test-manifests"), |m| absolute(&workspace, m));
+        let out_dir = get(var::OUT).map_or_else(
+            || {
+                let run = get("NEXTEST_RUN_ID")
+                    .map(|id| id.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| format!("local-{}", std::process::id()));
+                target_dir.join("torch-harness/runs").join(run)
+            },
+            |o| absolute(&workspace, o),
+        );
+        Settings {
+            workspace,
+            target_dir,
+            root,
+            python,
+            manifests,
+            out_dir,
+        }
+    }
+
+    /// Shared caches (probes, listings) that outlive a run.
+    pub fn cache_dir(&self) -> PathBuf {
+        self.target_dir.join("torch-harness/cache")
+    }
+}
+
+fn compiled_workspace() -> PathBuf {
+    let harness = Path::new(env!("CARGO_MANIFEST_DIR"));
+    harness.parent().unwrap_or(harness).to_path_buf()
+}
+
+fn absolute(base: &Path, value: OsString) -> PathBuf {
+    let path = PathBuf::from(value);
+    if path.is_absolute() {
+        path
+    } else {
+        std::env::current_dir()
+            .map(|cwd| cwd.join(&path))
+            .unwrap_or_else(|_| base.join(path))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(vars: &[(&str, &str)]) -> Settings {
+        let map: HashMap<String, OsString> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), OsString::from(v)))
+            .collect();
+        Settings::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_point_at_the_demo() {
+        let s = settings(&[("NEXTEST_WORKSPACE_ROOT", "/ws"), ("NEXTEST_RUN_ID", "abc")]);
+        assert_eq!(s.root, Path::new("/ws/demo"));
+        assert_eq!(s.manifests, Path::new("/ws/test-manifests"));
+        assert_eq!(s.out_dir, Path::new("/ws/target/torch-harness/runs/abc"));
+        // No demo venv under /ws, so the system interpreter.
+        assert_eq!(s.python, Path::new("python3"));
+    }
+
+    #[test]
+    fn variables_override_defaults() {
+        let s = settings(&[
+            ("NEXTEST_WORKSPACE_ROOT", "/ws"),
+            ("PYTORCH_ROOT", "/src/pytorch"),
+            ("PYTHON", "/opt/py/bin/python"),
+            ("TORCH_HARNESS_OUT", "/tmp/out"),
+            ("CARGO_TARGET_DIR", "/cache/target"),
+        ]);
+        assert_eq!(s.root, Path::new("/src/pytorch"));
+        assert_eq!(s.python, Path::new("/opt/py/bin/python"));
+        assert_eq!(s.out_dir, Path::new("/tmp/out"));
+        assert_eq!(s.cache_dir(), Path::new("/cache/target/torch-harness/cache"));
+    }
+}
