@@ -12,7 +12,9 @@ use std::path::{Path, PathBuf};
 pub enum NameError {
     #[error("case name `{0}` is empty or has an empty `::` part")]
     EmptyPart(String),
-    #[error("case name `{name}` has an invalid part `{part}`: parts may not be `.`, `..`, or contain `/`, `\\` or `:`")]
+    #[error(
+        "case name `{name}` has an invalid part `{part}`: parts may not be `.`, `..`, or contain `/`, `\\` or `:`"
+    )]
     BadPart { name: String, part: String },
     #[error("case name `{0}` has an invalid piece: expected `shard_<k>_of_<n>` with 1 <= k <= n")]
     BadPiece(String),

@@ -96,8 +96,8 @@ fn exact_trial(kind: Kind, cx: &Arc<Context>, name: &str) -> Result<Trial, Looku
                 name: name.into(),
                 reason: e.to_string(),
             })?;
-            let found = python::lookup(&cx.settings.root, &cx.policy, &case).map_err(|e| {
-                match e {
+            let found =
+                python::lookup(&cx.settings.root, &cx.policy, &case).map_err(|e| match e {
                     python::LookupError::Missing(path) => LookupError::NoFile {
                         name: name.into(),
                         path,
@@ -107,8 +107,7 @@ fn exact_trial(kind: Kind, cx: &Arc<Context>, name: &str) -> Result<Trial, Looku
                         name: name.into(),
                         reason: other.to_string(),
                     },
-                }
-            })?;
+                })?;
             Ok(python_trial(cx, found))
         }
     }
@@ -151,7 +150,8 @@ fn run_python(cx: &Context, case: &PythonCase) -> Result<(), Failed> {
             .and_then(|a| a.parse().ok())
             .unwrap_or(1),
     };
-    let launch = Launch::python(case, settings, &cx.policy, ctx).map_err(|e| fail(e.to_string()))?;
+    let launch =
+        Launch::python(case, settings, &cx.policy, ctx).map_err(|e| fail(e.to_string()))?;
     eprintln!("torch-harness: {name}: {}", launch.command_line());
     let finished = process::run(&launch).map_err(|e| fail(e.to_string()))?;
     let verdict = Verdict::from_status(finished.status);

@@ -173,7 +173,10 @@ mod tests {
             _ => None,
         });
         let manifests = Path::new(env!("CARGO_MANIFEST_DIR")).join("../test-manifests");
-        (settings, Policy::load(&manifests, Path::new("/pt")).unwrap())
+        (
+            settings,
+            Policy::load(&manifests, Path::new("/pt")).unwrap(),
+        )
     }
 
     fn launch(name: &str, mode: Mode, ci: bool) -> Launch {
@@ -226,17 +229,29 @@ mod tests {
 
     #[test]
     fn pieces_pass_their_shard_and_keys_differ_per_launch() {
-        let a = launch("test_ops::shard_2_of_3", Mode::Pytest { reruns: true }, false);
+        let a = launch(
+            "test_ops::shard_2_of_3",
+            Mode::Pytest { reruns: true },
+            false,
+        );
         assert!(a.args.contains(&"--shard-id=2".to_string()));
         assert!(a.args.contains(&"--num-shards=3".to_string()));
-        let b = launch("test_ops::shard_2_of_3", Mode::Pytest { reruns: true }, false);
+        let b = launch(
+            "test_ops::shard_2_of_3",
+            Mode::Pytest { reruns: true },
+            false,
+        );
         let key = |l: &Launch| l.args.iter().find(|a| a.starts_with("--sc=")).cloned();
         assert_ne!(key(&a), key(&b));
     }
 
     #[test]
     fn retries_follow_the_policy() {
-        let dist = launch("distributed::test_store", Mode::Pytest { reruns: true }, false);
+        let dist = launch(
+            "distributed::test_store",
+            Mode::Pytest { reruns: true },
+            false,
+        );
         assert!(dist.args.contains(&"--reruns=0".to_string()));
         assert!(dist.args.contains(&"--subprocess".to_string()));
         let skip = launch("test_public_bindings", Mode::Pytest { reruns: true }, false);

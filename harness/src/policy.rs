@@ -26,7 +26,9 @@ pub enum PolicyError {
         column: usize,
         message: String,
     },
-    #[error("no policy files (*.toml) in {0}; set TORCH_HARNESS_MANIFESTS to the test-manifests folder")]
+    #[error(
+        "no policy files (*.toml) in {0}; set TORCH_HARNESS_MANIFESTS to the test-manifests folder"
+    )]
     Empty(PathBuf),
 }
 
@@ -283,13 +285,18 @@ fn parse_layer(path: &Path, text: &str) -> Result<toml::Table, PolicyError> {
 fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
-    let column = before.rfind('\n').map_or(before.len(), |nl| before.len() - nl - 1) + 1;
+    let column = before
+        .rfind('\n')
+        .map_or(before.len(), |nl| before.len() - nl - 1)
+        + 1;
     (line, column)
 }
 
 /// The key written on the line of `offset`, if that line is a `key = value` line.
 fn key_at(text: &str, offset: usize) -> Option<String> {
-    let start = text[..offset.min(text.len())].rfind('\n').map_or(0, |i| i + 1);
+    let start = text[..offset.min(text.len())]
+        .rfind('\n')
+        .map_or(0, |i| i + 1);
     let line = text[start..].lines().next()?;
     let (key, _) = line.split_once('=')?;
     let key = key.trim().trim_matches('"');
@@ -322,14 +329,22 @@ mod tests {
     fn the_shipped_manifests_load() {
         let manifests = Path::new(env!("CARGO_MANIFEST_DIR")).join("../test-manifests");
         let policy = Policy::load(&manifests, Path::new("/nonexistent")).unwrap();
-        assert!(policy.discovery.blocklisted_patterns.contains(&"jit".to_string()));
+        assert!(
+            policy
+                .discovery
+                .blocklisted_patterns
+                .contains(&"jit".to_string())
+        );
         assert!(policy.ci_serial_list.contains(&"test_nn".to_string()));
         assert_eq!(
             policy.handler("distributed/test_distributed_spawn"),
             Some(Handler::Distributed)
         );
         assert_eq!(policy.handler("test_cuda_trace"), Some(Handler::Subprocess));
-        assert_eq!(policy.distributed_tests_config["gloo"].world_size, "gpus_or_3");
+        assert_eq!(
+            policy.distributed_tests_config["gloo"].world_size,
+            "gpus_or_3"
+        );
         assert_eq!(policy.sharding.split_threshold_seconds, 600.0);
         assert!(policy.must_serial("distributed/fsdp/test_fsdp_core"));
         assert!(policy.is_run_parallel_blocklisted("distributed/fsdp/test_fsdp_core"));
@@ -388,7 +403,11 @@ mod tests {
     #[test]
     fn broken_toml_syntax_is_reported_with_its_line() {
         let dir = tempfile::tempdir().unwrap();
-        let path = write(dir.path(), "handlers.toml", "[CUSTOM_HANDLERS]\ntest_x = \n");
+        let path = write(
+            dir.path(),
+            "handlers.toml",
+            "[CUSTOM_HANDLERS]\ntest_x = \n",
+        );
         let err = Policy::from_files(&[path]).unwrap_err().to_string();
         assert!(err.contains("handlers.toml:2:"), "{err}");
     }
@@ -409,7 +428,9 @@ mod tests {
     #[test]
     fn an_empty_manifest_folder_says_what_to_set() {
         let dir = tempfile::tempdir().unwrap();
-        let err = Policy::load(dir.path(), dir.path()).unwrap_err().to_string();
+        let err = Policy::load(dir.path(), dir.path())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("TORCH_HARNESS_MANIFESTS"), "{err}");
     }
 }

@@ -38,7 +38,9 @@ struct CacheEntry {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProbeError {
-    #[error("cannot start the interpreter `{python}`: {source}; set PYTHON to a Python 3 interpreter")]
+    #[error(
+        "cannot start the interpreter `{python}`: {source}; set PYTHON to a Python 3 interpreter"
+    )]
     Start {
         python: PathBuf,
         source: std::io::Error,

@@ -54,8 +54,10 @@ impl Settings {
             None if root == demo && demo_python.exists() => demo_python,
             None => PathBuf::from("python3"),
         };
-        let manifests = get(var::MANIFESTS)
-            .map_or_else(|| workspace.join("test-manifests"), |m| absolute(&workspace, m));
+        let manifests = get(var::MANIFESTS).map_or_else(
+            || workspace.join("test-manifests"),
+            |m| absolute(&workspace, m),
+        );
         let out_dir = get(var::OUT).map_or_else(
             || {
                 let run = get("NEXTEST_RUN_ID")
@@ -132,6 +134,9 @@ mod tests {
         assert_eq!(s.root, Path::new("/src/pytorch"));
         assert_eq!(s.python, Path::new("/opt/py/bin/python"));
         assert_eq!(s.out_dir, Path::new("/tmp/out"));
-        assert_eq!(s.cache_dir(), Path::new("/cache/target/torch-harness/cache"));
+        assert_eq!(
+            s.cache_dir(),
+            Path::new("/cache/target/torch-harness/cache")
+        );
     }
 }

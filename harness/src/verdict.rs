@@ -69,7 +69,10 @@ mod tests {
     #[test]
     fn statuses_map_to_verdicts() {
         // Raw wait statuses: exit code in the high byte, signal in the low bits.
-        assert_eq!(Verdict::from_status(ExitStatus::from_raw(0)), Verdict::Passed);
+        assert_eq!(
+            Verdict::from_status(ExitStatus::from_raw(0)),
+            Verdict::Passed
+        );
         let five = Verdict::from_status(ExitStatus::from_raw(5 << 8));
         assert_eq!(five, Verdict::NoTestsCollected);
         assert!(five.is_pass());

@@ -1,1 +1,44 @@
-fn main(){}
+//! `cargo xtask`: the commands people type. One subcommand per job; each is plain Rust
+//! over cargo, nextest and the harness library.
+
+mod bench;
+mod setup;
+mod test;
+mod workspace;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "PyTorch's test suite on cargo-nextest")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the suite (the embedded demo, or PYTORCH_ROOT) through `cargo nextest run --profile ci`.
+    Test(test::TestArgs),
+    /// Prepare everything the demo and the tests need (the demo's Python environment).
+    Setup,
+    /// Set up, then run this project's own checks and tests.
+    Check,
+    /// Measure the harness.
+    #[command(subcommand)]
+    Bench(bench::Bench),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Test(args) => test::run(args),
+        Command::Setup => setup::demo_python(&workspace::root()).map(|_| ExitCode::SUCCESS),
+        Command::Check => test::check(),
+        Command::Bench(bench) => bench::run(bench).map(|()| ExitCode::SUCCESS),
+    };
+    result.unwrap_or_else(|e| {
+        eprintln!("error: {e:#}");
+        ExitCode::FAILURE
+    })
+}

@@ -32,6 +32,9 @@ pub fn discover(root: &Path, policy: &Policy) -> Result<Vec<Discovered>, Discove
     if !test_dir.is_dir() {
         return Err(DiscoverError::NoTestDir(root.to_path_buf()));
     }
+    // Handler-made extras (doctests over torch/, the AOT extension variants...) exist
+    // only in PyTorch's own tree, recognised by its torch/ package.
+    let is_pytorch_source = root.join("torch").is_dir();
     let mut found = Vec::new();
     for module in test_modules(&test_dir)? {
         if blocklist_rule(&module, policy).is_some() {
@@ -48,7 +51,11 @@ pub fn discover(root: &Path, policy: &Policy) -> Result<Vec<Discovered>, Discove
         }
         if module.file(root).is_file() {
             found.push(classify(module, policy));
-        } else if policy.handler(extra).is_some_and(|h| h != Handler::Subprocess) {
+        } else if is_pytorch_source
+            && policy
+                .handler(extra)
+                .is_some_and(|h| h != Handler::Subprocess)
+        {
             found.push(handler_extra(module, policy));
         }
     }
@@ -60,7 +67,9 @@ pub fn discover(root: &Path, policy: &Policy) -> Result<Vec<Discovered>, Discove
 pub enum LookupError {
     #[error("{0} does not exist")]
     Missing(PathBuf),
-    #[error("`{module}` is excluded by the discovery rule `{rule}` (test-manifests/discovery.toml)")]
+    #[error(
+        "`{module}` is excluded by the discovery rule `{rule}` (test-manifests/discovery.toml)"
+    )]
     Blocklisted { module: String, rule: String },
 }
 
@@ -68,7 +77,11 @@ pub enum LookupError {
 /// [`discover`] gives for it.
 pub fn lookup(root: &Path, policy: &Policy, case: &PythonCase) -> Result<Discovered, LookupError> {
     let module = &case.module;
-    let is_extra = policy.discovery.extra_tests.iter().any(|e| e == module.as_str());
+    let is_extra = policy
+        .discovery
+        .extra_tests
+        .iter()
+        .any(|e| e == module.as_str());
     if !is_extra && let Some(rule) = blocklist_rule(module, policy) {
         return Err(LookupError::Blocklisted {
             module: module.to_string(),
@@ -78,7 +91,11 @@ pub fn lookup(root: &Path, policy: &Policy, case: &PythonCase) -> Result<Discove
     let file = module.file(root);
     let found = if file.is_file() {
         classify(module.clone(), policy)
-    } else if is_extra && policy.handler(module.as_str()).is_some_and(|h| h != Handler::Subprocess) {
+    } else if is_extra
+        && policy
+            .handler(module.as_str())
+            .is_some_and(|h| h != Handler::Subprocess)
+    {
         handler_extra(module.clone(), policy)
     } else {
         return Err(LookupError::Missing(file));

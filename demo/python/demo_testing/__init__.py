@@ -1,0 +1,115 @@
+"""The demo's stand-in for torch.testing._internal.common_utils.
+
+It speaks the part of common_utils' command line that PyTorch's runner relies on
+(--use-pytest, --save-xml, --subprocess, --import-slow-tests,
+--import-disabled-tests, --pytest-single-test) and writes reports where
+common_utils writes them: <save-xml>/<dotted file>/, with python-unittest turned
+into python-pytest in pytest mode. Everything else is left to pytest and
+test/conftest.py, as in PyTorch.
+"""
+
+import argparse
+import os
+import secrets
+import subprocess
+import sys
+import unittest
+
+TestCase = unittest.TestCase
+
+_DEFAULT_REPORTS = "test-reports/" + os.environ.get(
+    "TEST_REPORT_SOURCE_OVERRIDE", "python-unittest"
+)
+
+
+def _parse(argv):
+    parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    parser.add_argument("--subprocess", action="store_true")
+    parser.add_argument("--use-pytest", action="store_true")
+    parser.add_argument(
+        "--save-xml",
+        nargs="?",
+        const=_DEFAULT_REPORTS,
+        default=_DEFAULT_REPORTS if os.environ.get("CI") else None,
+    )
+    parser.add_argument("--import-slow-tests", nargs="?", const="slow_tests.json")
+    parser.add_argument(
+        "--import-disabled-tests", nargs="?", const=".pytorch-disabled-tests.json"
+    )
+    parser.add_argument("--pytest-single-test")
+    return parser.parse_known_args(argv)
+
+
+def _dotted(path):
+    rel = os.path.relpath(os.path.abspath(path), os.getcwd())
+    return rel[: -len(".py")].replace(os.sep, ".") if rel.endswith(".py") else rel
+
+
+def _case_ids(module):
+    suite = unittest.defaultTestLoader.loadTestsFromModule(module)
+    stack, ids = [suite], []
+    while stack:
+        item = stack.pop()
+        if isinstance(item, unittest.TestSuite):
+            stack.extend(reversed(list(item)))
+        else:
+            _, cls, name = item.id().rsplit(".", 2)
+            ids.append((cls, name))
+    return ids
+
+
+def _run_each_in_subprocess(args, rest):
+    """--subprocess: every test in a fresh interpreter, as common_utils does."""
+    main_file = sys.argv[0]
+    failed = []
+    for cls, name in _case_ids(sys.modules["__main__"]):
+        cmd = [sys.executable, "-bb", main_file]
+        if args.use_pytest:
+            cmd += ["--use-pytest", f"--pytest-single-test={main_file}::{cls}::{name}"]
+        else:
+            cmd.append(f"{cls}.{name}")
+        if args.save_xml:
+            cmd.append(f"--save-xml={args.save_xml}")
+        cmd += [a for a in rest if not a.startswith(("--sc=", "--scs=", "--rs="))]
+        rc = subprocess.call(cmd, timeout=15 * 60)
+        if rc != 0:
+            print(f"Test exited with non-zero exitcode {rc}. Command to reproduce: "
+                  + " ".join(cmd), flush=True)
+            failed.append(f"{cls}.{name}")
+    if failed:
+        raise AssertionError(f"{len(failed)} unit test(s) failed: {failed}")
+
+
+def run_tests():
+    args, rest = _parse(sys.argv[1:])
+    main_file = sys.argv[0]
+    if args.subprocess:
+        _run_each_in_subprocess(args, rest)
+        return
+    if args.use_pytest:
+        import pytest
+
+        target = args.pytest_single_test or main_file
+        pytest_args = [target, "--use-main-module"] + rest
+        if args.save_xml:
+            dotted = _dotted(main_file)
+            folder = os.path.join(
+                args.save_xml.replace("python-unittest", "python-pytest"), dotted
+            )
+            os.makedirs(folder, exist_ok=True)
+            xml = os.path.join(folder, f"{dotted}-{secrets.token_hex(8)}.xml")
+            pytest_args.append(f"--junit-xml-reruns={xml}")
+        rc = int(pytest.main(pytest_args))
+        sys.exit(0 if rc == 5 else rc)
+    argv = [main_file] + rest
+    if args.save_xml:
+        try:
+            import xmlrunner
+        except ImportError:
+            print("demo_testing: xmlrunner is not installed; no XML report", flush=True)
+        else:
+            folder = os.path.join(args.save_xml, _dotted(main_file))
+            unittest.main(module="__main__", argv=argv,
+                          testRunner=xmlrunner.XMLTestRunner(output=folder, verbosity=2))
+            return
+    unittest.main(module="__main__", argv=argv, verbosity=2)
