@@ -1,0 +1,57 @@
+//! Fixture checkouts and a runner for the harness binary.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub struct Checkout {
+    pub dir: tempfile::TempDir,
+}
+
+impl Checkout {
+    /// A checkout with the given files (path relative to the checkout, contents).
+    pub fn new(files: &[(&str, &str)]) -> Checkout {
+        let dir = tempfile::tempdir().unwrap();
+        for (path, text) in files {
+            let path = dir.path().join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        Checkout { dir }
+    }
+
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+pub fn manifests() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../test-manifests")
+}
+
+/// Runs `torch-harness python <args>` against `root` as nextest would, in unittest
+/// mode with the system interpreter, writing run outputs to `out`.
+pub fn harness(root: &Path, out: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_torch-harness"))
+        .arg("python")
+        .args(args)
+        .env("PYTORCH_ROOT", root)
+        .env("TORCH_HARNESS_OUT", out)
+        .env("TORCH_HARNESS_MANIFESTS", manifests())
+        .env("TORCH_HARNESS_PYTEST", "0")
+        .env("PYTHON", "python3")
+        .env("NEXTEST", "1")
+        .env_remove("CI")
+        .env_remove("NEXTEST_ATTEMPT")
+        .output()
+        .unwrap()
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}

@@ -1,0 +1,208 @@
+//! nextest's harness contract and the verdicts of finished processes, through the
+//! harness binary, against fixture checkouts run by the system Python.
+
+mod common;
+
+use common::{Checkout, harness, stderr, stdout};
+use serde_json::Value;
+use std::path::Path;
+
+/// A file that, like every PyTorch test file (through common_utils.run_tests),
+/// accepts the runner's --save-xml.
+const PASSING: &str = r#"import sys, unittest
+class T(unittest.TestCase):
+    def test_ok(self):
+        self.assertEqual(1 + 1, 2)
+if __name__ == "__main__":
+    unittest.main(argv=[a for a in sys.argv if not a.startswith("--save-xml")])
+"#;
+
+fn fixture() -> Checkout {
+    Checkout::new(&[
+        ("test/test_pass.py", PASSING),
+        ("test/nn/test_nested.py", PASSING),
+        (
+            "test/test_exit5.py",
+            "import sys\nprint('nothing to collect')\nsys.exit(5)\n",
+        ),
+        (
+            "test/test_segv.py",
+            "import os, signal\nprint('about to crash', flush=True)\nos.kill(os.getpid(), signal.SIGSEGV)\n",
+        ),
+        (
+            "test/test_fail.py",
+            "import sys\nprint('AssertionError: 2 != 3', file=sys.stderr)\nsys.exit(1)\n",
+        ),
+        ("test/distributed/test_distributed_spawn.py", PASSING),
+    ])
+}
+
+/// The record the harness kept for the first attempt of `case`.
+fn record(out: &Path, case: &str) -> Value {
+    let dir = out.join(case.replace("::", ".")).join("attempt-1");
+    serde_json::from_slice(&std::fs::read(dir.join("record.json")).unwrap()).unwrap()
+}
+
+fn log(out: &Path, case: &str) -> String {
+    let dir = out.join(case.replace("::", ".")).join("attempt-1");
+    std::fs::read_to_string(dir.join("output.log")).unwrap()
+}
+
+#[test]
+fn list_prints_only_terse_lines() {
+    let checkout = fixture();
+    let out = tempfile::tempdir().unwrap();
+    let all = harness(
+        checkout.root(),
+        out.path(),
+        &["--list", "--format", "terse"],
+    );
+    assert!(all.status.success(), "{}", stderr(&all));
+    assert_eq!(
+        stdout(&all).lines().collect::<Vec<_>>(),
+        [
+            "distributed::test_distributed_spawn: test",
+            "nn::test_nested: test",
+            "test_exit5: test",
+            "test_fail: test",
+            "test_pass: test",
+            "test_segv: test",
+        ]
+    );
+    let ignored = harness(
+        checkout.root(),
+        out.path(),
+        &["--list", "--format", "terse", "--ignored"],
+    );
+    assert_eq!(
+        stdout(&ignored),
+        "distributed::test_distributed_spawn: test\n"
+    );
+    // Listing starts no test.
+    assert!(!out.path().join("test_pass").exists());
+}
+
+#[test]
+fn exact_runs_one_file_and_keeps_its_log_and_record() {
+    let checkout = fixture();
+    let out = tempfile::tempdir().unwrap();
+    let run = harness(
+        checkout.root(),
+        out.path(),
+        &["nn::test_nested", "--exact", "--nocapture"],
+    );
+    assert!(run.status.success(), "{}", stderr(&run));
+    assert!(stdout(&run).contains("1 passed"), "{}", stdout(&run));
+    let rec = record(out.path(), "nn::test_nested");
+    assert_eq!(rec["verdict"], "passed");
+    assert_eq!(rec["case"], "nn::test_nested");
+    assert!(
+        rec["command"]
+            .as_str()
+            .unwrap()
+            .contains("-bb nn/test_nested.py")
+    );
+    assert!(log(out.path(), "nn::test_nested").contains("Ran 1 test"));
+}
+
+#[test]
+fn exit_code_5_is_a_pass() {
+    let checkout = fixture();
+    let out = tempfile::tempdir().unwrap();
+    let run = harness(checkout.root(), out.path(), &["test_exit5", "--exact"]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    assert_eq!(
+        record(out.path(), "test_exit5")["verdict"],
+        "no_tests_collected"
+    );
+    assert!(log(out.path(), "test_exit5").contains("nothing to collect"));
+}
+
+#[test]
+fn a_segfault_is_a_crash_named_by_its_signal() {
+    let checkout = fixture();
+    let out = tempfile::tempdir().unwrap();
+    let run = harness(checkout.root(), out.path(), &["test_segv", "--exact"]);
+    assert!(!run.status.success());
+    let err = stderr(&run);
+    assert!(
+        err.contains("Error: test_segv crashed with SIGSEGV (signal 11)"),
+        "{err}"
+    );
+    let rec = record(out.path(), "test_segv");
+    assert_eq!(rec["verdict"], "crashed");
+    assert_eq!(rec["signal"], "SIGSEGV");
+    // What the test printed before it died is in the log.
+    assert!(log(out.path(), "test_segv").contains("about to crash"));
+}
+
+#[test]
+fn a_failure_reports_its_exit_code_and_keeps_the_output() {
+    let checkout = fixture();
+    let out = tempfile::tempdir().unwrap();
+    let run = harness(checkout.root(), out.path(), &["test_fail", "--exact"]);
+    assert!(!run.status.success());
+    let err = stderr(&run);
+    assert!(err.contains("Error: test_fail exited with code 1"), "{err}");
+    assert!(
+        err.contains("AssertionError: 2 != 3"),
+        "streams through: {err}"
+    );
+    assert_eq!(record(out.path(), "test_fail")["exit_code"], 1);
+    assert!(log(out.path(), "test_fail").contains("AssertionError: 2 != 3"));
+}
+
+#[test]
+fn exact_on_a_missing_name_is_a_clear_error() {
+    let checkout = fixture();
+    let out = tempfile::tempdir().unwrap();
+    for (name, says) in [
+        ("test_nothing", "test/test_nothing.py does not exist"),
+        ("nn::", "empty"),
+        ("test_pass::shard_3_of_2", "shard_<k>_of_<n>"),
+    ] {
+        let run = harness(checkout.root(), out.path(), &[name, "--exact"]);
+        assert_eq!(run.status.code(), Some(2), "{name}");
+        let err = stderr(&run);
+        assert!(err.contains(says), "{name}: {err}");
+        assert!(err.contains(name.trim_end_matches(':')), "{name}: {err}");
+    }
+}
+
+#[test]
+fn an_ignored_case_says_why_when_run() {
+    let checkout = fixture();
+    let out = tempfile::tempdir().unwrap();
+    let name = "distributed::test_distributed_spawn";
+    let skipped = harness(checkout.root(), out.path(), &[name, "--exact"]);
+    assert!(
+        stdout(&skipped).contains("1 ignored"),
+        "{}",
+        stdout(&skipped)
+    );
+    let forced = harness(checkout.root(), out.path(), &[name, "--exact", "--ignored"]);
+    assert!(!forced.status.success());
+    assert!(
+        stdout(&forced).contains("distributed handler"),
+        "{}",
+        stdout(&forced)
+    );
+}
+
+#[test]
+fn a_missing_interpreter_fails_the_case_with_a_reason() {
+    let checkout = fixture();
+    let out = tempfile::tempdir().unwrap();
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_torch-harness"))
+        .args(["python", "test_pass", "--exact"])
+        .env("PYTORCH_ROOT", checkout.root())
+        .env("TORCH_HARNESS_OUT", out.path())
+        .env("TORCH_HARNESS_MANIFESTS", common::manifests())
+        .env("PYTHON", "/nonexistent/python")
+        .output()
+        .unwrap();
+    assert!(!run.status.success());
+    let err = stderr(&run);
+    assert!(err.contains("Error: test_pass"), "{err}");
+    assert!(err.contains("/nonexistent/python"), "{err}");
+}

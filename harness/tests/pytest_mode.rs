@@ -1,0 +1,122 @@
+//! pytest mode against the demo checkout, with the demo's Python environment
+//! (`cargo xtask setup` creates it; `cargo xtask check` runs setup first).
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn demo_python() -> PathBuf {
+    let python = workspace().join("target/torch-harness/demo-venv/bin/python");
+    assert!(
+        python.exists(),
+        "{} is missing: run `cargo xtask setup` (or `cargo xtask check`) first",
+        python.display()
+    );
+    python
+}
+
+fn run_demo(case: &str, out: &Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_torch-harness"))
+        .args(["python", case, "--exact", "--nocapture"])
+        .env("PYTORCH_ROOT", workspace().join("demo"))
+        .env("PYTHON", demo_python())
+        .env("TORCH_HARNESS_OUT", out)
+        .env("NEXTEST", "1")
+        .env_remove("TORCH_HARNESS_PYTEST")
+        .env_remove("PYTORCH_TEST_DO_NOT_USE_PYTEST")
+        .env_remove("NEXTEST_ATTEMPT")
+        .output()
+        .unwrap()
+}
+
+/// The node ids a piece ran, from the `Running N items in this shard: …` line.
+fn items(log: &str) -> Vec<String> {
+    let line = log
+        .lines()
+        .find(|l| l.starts_with("Running ") && l.contains("items in this shard"))
+        .unwrap_or_else(|| panic!("no item line in:\n{log}"));
+    line.split_once(": ")
+        .map(|(_, ids)| ids.split(", ").map(String::from).collect())
+        .unwrap_or_default()
+}
+
+fn testcases(xml: &Path) -> usize {
+    std::fs::read_to_string(xml)
+        .unwrap()
+        .matches("<testcase ")
+        .count()
+}
+
+#[test]
+fn pieces_split_a_file_without_overlap_and_write_pytorch_layout_reports() {
+    let out = tempfile::tempdir().unwrap();
+    let mut seen = BTreeSet::new();
+    let mut total = 0;
+    for k in 1..=3 {
+        let case = format!("test_ops::shard_{k}_of_3");
+        let run = run_demo(&case, out.path());
+        assert!(run.status.success(), "{}", common::stderr(&run));
+        let dir = out
+            .path()
+            .join(format!("test_ops.shard_{k}_of_3/attempt-1"));
+        let log = std::fs::read_to_string(dir.join("output.log")).unwrap();
+        assert!(
+            log.contains("--use-pytest"),
+            "pytest mode was chosen: {log}"
+        );
+        let ran = items(&log);
+        total += ran.len();
+        seen.extend(ran.iter().cloned());
+        let reports: Vec<PathBuf> =
+            std::fs::read_dir(dir.join("test-reports/python-pytest/test_ops"))
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .collect();
+        assert_eq!(reports.len(), 1, "{reports:?}");
+        let name = reports[0]
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        assert!(
+            name.starts_with("test_ops-") && name.ends_with(".xml"),
+            "{name}"
+        );
+        assert_eq!(testcases(&reports[0]), ran.len());
+    }
+    // demo/test/test_ops.py generates 4 ops x 5 inputs.
+    assert_eq!(seen.len(), 20);
+    assert_eq!(total, 20, "a test ran in two pieces");
+}
+
+#[test]
+fn subprocess_handler_files_run_each_test_in_its_own_interpreter() {
+    let out = tempfile::tempdir().unwrap();
+    let run = run_demo("distributed::test_c10d_common", out.path());
+    assert!(run.status.success(), "{}", common::stderr(&run));
+    let dir = out.path().join("distributed.test_c10d_common/attempt-1");
+    let log = std::fs::read_to_string(dir.join("output.log")).unwrap();
+    assert!(log.contains("--subprocess"), "{log}");
+    let reports = dir.join("test-reports/python-pytest/distributed.test_c10d_common");
+    // One report per test, each from its own process.
+    assert_eq!(std::fs::read_dir(reports).unwrap().count(), 2);
+}
+
+#[test]
+fn the_probe_tells_pytest_environments_apart() {
+    let cache = tempfile::tempdir().unwrap();
+    let venv = torch_harness::probe::python_env(&demo_python(), cache.path()).unwrap();
+    assert!(venv.pytest && venv.rerunfailures, "{venv:?}");
+    // A second call is served from the cache and agrees.
+    assert_eq!(
+        torch_harness::probe::python_env(&demo_python(), cache.path()).unwrap(),
+        venv
+    );
+    assert_eq!(std::fs::read_dir(cache.path()).unwrap().count(), 1);
+}
