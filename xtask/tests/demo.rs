@@ -1,0 +1,103 @@
+//! End to end: the demo through cargo-nextest, as users run it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use torch_harness::discover::python::discover;
+use torch_harness::policy::Policy;
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// A command with none of the outer nextest run's variables, so the inner run is
+/// configured only by what the test sets.
+fn clean(mut cmd: Command) -> Command {
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("NEXTEST") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.current_dir(workspace());
+    cmd
+}
+
+fn check(output: &Output) {
+    assert!(
+        output.status.success(),
+        "stdout:\n{}\nstderr:\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// The cases that left a record under `out`.
+fn recorded(out: &Path) -> Vec<String> {
+    let mut cases: Vec<String> = std::fs::read_dir(out)
+        .map(|dir| {
+            dir.filter_map(Result::ok)
+                .filter(|e| e.path().join("attempt-1/record.json").is_file())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    cases.sort();
+    cases
+}
+
+fn demo_cases() -> Vec<String> {
+    let demo = workspace().join("demo");
+    let policy = Policy::load(&workspace().join("test-manifests"), &demo).unwrap();
+    discover(&demo, &policy)
+        .unwrap()
+        .into_iter()
+        .map(|d| d.case.name())
+        .collect()
+}
+
+#[test]
+fn a_filterset_on_the_folder_runs_exactly_its_cases() {
+    let out = tempfile::tempdir().unwrap();
+    let mut cmd = clean(Command::new(env!("CARGO")));
+    cmd.args([
+        "nextest",
+        "run",
+        "--package",
+        "torch-suite",
+        "-E",
+        "test(/^nn::/)",
+    ])
+    .env("TORCH_HARNESS_OUT", out.path());
+    let output = cmd.output().unwrap();
+    check(&output);
+    assert_eq!(
+        recorded(out.path()),
+        ["nn.test_convolution", "nn.test_pooling"]
+    );
+}
+
+#[test]
+fn xtask_test_passes_every_demo_case_with_one_junit_testcase_each() {
+    let out = tempfile::tempdir().unwrap();
+    let mut cmd = clean(Command::new(env!("CARGO_BIN_EXE_xtask")));
+    cmd.arg("test")
+        .env("TORCH_HARNESS_OUT", out.path())
+        .env_remove("PYTORCH_ROOT");
+    let output = cmd.output().unwrap();
+    check(&output);
+    let cases = demo_cases();
+    assert!(cases.len() >= 12);
+    let expected: Vec<String> = cases.iter().map(|c| c.replace("::", ".")).collect();
+    let mut expected_sorted = expected.clone();
+    expected_sorted.sort();
+    assert_eq!(recorded(out.path()), expected_sorted);
+
+    let junit = std::fs::read_to_string(workspace().join("target/nextest/ci/junit.xml")).unwrap();
+    for case in &cases {
+        let element = format!("<testcase name=\"{case}\"");
+        assert_eq!(junit.matches(&element).count(), 1, "{case} in {junit}");
+    }
+    assert_eq!(junit.matches("<testcase ").count(), cases.len());
+    assert!(!junit.contains("<failure"), "{junit}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("target/nextest/ci/junit.xml"), "{stderr}");
+}
