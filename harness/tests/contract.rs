@@ -206,3 +206,25 @@ fn a_missing_interpreter_fails_the_case_with_a_reason() {
     assert!(err.contains("Error: test_pass"), "{err}");
     assert!(err.contains("/nonexistent/python"), "{err}");
 }
+
+#[test]
+fn a_malformed_manifest_stops_listing_with_file_and_line() {
+    let checkout = fixture();
+    let manifests = tempfile::tempdir().unwrap();
+    std::fs::write(
+        manifests.path().join("scheduling.toml"),
+        "CI_SERIAL_LIST = [\"test_nn\"]\nRUN_PARALLEL_BLOCKLIST = 3\n",
+    )
+    .unwrap();
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_torch-harness"))
+        .args(["python", "--list", "--format", "terse"])
+        .env("PYTORCH_ROOT", checkout.root())
+        .env("TORCH_HARNESS_MANIFESTS", manifests.path())
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(2));
+    assert!(stdout(&run).is_empty(), "nothing half-listed");
+    let err = stderr(&run);
+    assert!(err.contains("scheduling.toml:2:"), "{err}");
+    assert!(err.contains("RUN_PARALLEL_BLOCKLIST"), "{err}");
+}

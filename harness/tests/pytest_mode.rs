@@ -120,3 +120,60 @@ fn the_probe_tells_pytest_environments_apart() {
     );
     assert_eq!(std::fs::read_dir(cache.path()).unwrap().count(), 1);
 }
+
+#[test]
+fn a_test_that_passes_on_rerun_gets_a_rerun_element_in_its_report() {
+    let demo = workspace().join("demo");
+    let state = tempfile::tempdir().unwrap();
+    let flaky = format!(
+        r#"import os
+from demo_testing import TestCase, run_tests
+STATE = {state:?}
+class TestFlaky(TestCase):
+    def test_steady(self):
+        self.assertTrue(True)
+    def test_flaky(self):
+        n = int(open(STATE).read()) if os.path.exists(STATE) else 0
+        open(STATE, "w").write(str(n + 1))
+        self.assertGreater(n, 0, "fails on the first attempt")
+if __name__ == "__main__":
+    run_tests()
+"#,
+        state = state.path().join("count").display().to_string()
+    );
+    let conftest = std::fs::read_to_string(demo.join("test/conftest.py")).unwrap();
+    let ini = std::fs::read_to_string(demo.join("pytest.ini")).unwrap();
+    let overlay = std::fs::read_to_string(demo.join("torch-harness.toml")).unwrap();
+    let checkout = common::Checkout::new(&[
+        ("test/conftest.py", &conftest),
+        ("pytest.ini", &ini),
+        ("torch-harness.toml", &overlay),
+        ("test/test_flaky.py", &flaky),
+    ]);
+    std::os::unix::fs::symlink(demo.join("python"), checkout.root().join("python")).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let run = Command::new(env!("CARGO_BIN_EXE_torch-harness"))
+        .args(["python", "test_flaky", "--exact"])
+        .env("PYTORCH_ROOT", checkout.root())
+        .env("PYTHON", demo_python())
+        .env("TORCH_HARNESS_OUT", out.path())
+        .env_remove("TORCH_HARNESS_PYTEST")
+        .env_remove("NEXTEST_ATTEMPT")
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", common::stderr(&run));
+    let reports = out
+        .path()
+        .join("test_flaky/attempt-1/test-reports/python-pytest/test_flaky");
+    let xml = std::fs::read_dir(&reports)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let xml = std::fs::read_to_string(xml).unwrap();
+    assert_eq!(xml.matches("<testcase ").count(), 2, "{xml}");
+    assert_eq!(xml.matches("<rerun message=").count(), 1, "{xml}");
+    assert!(xml.contains("fails on the first attempt"), "{xml}");
+    assert!(!xml.contains("<failure"), "{xml}");
+}
