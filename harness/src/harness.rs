@@ -8,6 +8,7 @@
 use crate::case::PythonCase;
 use crate::discover::python::{self, Discovered};
 use crate::launch::{Launch, Mode, RunContext};
+use crate::plan::Plan;
 use crate::policy::Policy;
 use crate::probe;
 use crate::process;
@@ -113,13 +114,56 @@ fn exact_trial(kind: Kind, cx: &Arc<Context>, name: &str) -> Result<Trial, Looku
     }
 }
 
-fn all_trials(kind: Kind, cx: &Arc<Context>) -> Result<Vec<Trial>, python::DiscoverError> {
+#[derive(Debug, thiserror::Error)]
+enum ListError {
+    #[error(transparent)]
+    Discover(#[from] python::DiscoverError),
+    #[error("cannot read the shard plan {path} (TORCH_HARNESS_PLAN): {message}")]
+    Plan {
+        path: std::path::PathBuf,
+        message: String,
+    },
+    #[error("the shard plan {path} (TORCH_HARNESS_PLAN) names `{case}`, which this checkout lacks: {reason}")]
+    PlanCase {
+        path: std::path::PathBuf,
+        case: String,
+        reason: String,
+    },
+}
+
+fn all_trials(kind: Kind, cx: &Arc<Context>) -> Result<Vec<Trial>, ListError> {
+    if let Some(path) = std::env::var_os(var::PLAN).filter(|p| !p.is_empty()) {
+        return planned_trials(kind, cx, std::path::Path::new(&path));
+    }
     match kind {
         Kind::Python => Ok(python::discover(&cx.settings.root, &cx.policy)?
             .into_iter()
             .map(|found| python_trial(cx, found))
             .collect()),
     }
+}
+
+/// The selected shard of a plan file: its cases, and nothing else.
+fn planned_trials(kind: Kind, cx: &Arc<Context>, path: &std::path::Path) -> Result<Vec<Trial>, ListError> {
+    let plan_error = |message: String| ListError::Plan {
+        path: path.to_path_buf(),
+        message,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| plan_error(e.to_string()))?;
+    let plan: Plan = serde_json::from_str(&text).map_err(|e| plan_error(e.to_string()))?;
+    let cases = plan
+        .selected_cases()
+        .ok_or_else(|| plan_error("it selects no shard (`selected_shard`)".into()))?;
+    cases
+        .iter()
+        .map(|case| {
+            exact_trial(kind, cx, case).map_err(|e| ListError::PlanCase {
+                path: path.to_path_buf(),
+                case: case.clone(),
+                reason: e.to_string(),
+            })
+        })
+        .collect()
 }
 
 fn python_trial(cx: &Arc<Context>, found: Discovered) -> Trial {

@@ -76,6 +76,32 @@ impl Plan {
     }
 }
 
+/// The plan inputs for discovered Python cases: each file's time from `times`, else the
+/// policy's expected seconds; serial by the policy's must_serial. Ignored cases are not
+/// planned (they never run).
+pub fn python_files(
+    found: &[crate::discover::python::Discovered],
+    policy: &crate::policy::Policy,
+    times: &crate::times::FileTimes,
+) -> Vec<PlanFile> {
+    found
+        .iter()
+        .filter(|d| d.ignored.is_none() && d.case.piece.is_none())
+        .map(|d| {
+            let module = d.case.module.as_str();
+            PlanFile {
+                module: d.case.module.clone(),
+                seconds: times
+                    .get(module)
+                    .or_else(|| policy.expected_seconds.get(module))
+                    .copied(),
+                serial: policy.must_serial(module),
+                splittable: true,
+            }
+        })
+        .collect()
+}
+
 /// One case of the plan with its expected wall time on one worker.
 #[derive(Debug, Clone)]
 struct Item {
@@ -124,7 +150,8 @@ impl Load {
 }
 
 /// The lower bound on the longest shard: the machine-time of all work over the
-/// shards, or the longest piece that cannot be split further, whichever is larger.
+/// shards, or the longest piece that cannot be split further (a file that is not
+/// splittable, or a piece already as short as splitting pays), whichever is larger.
 pub fn lower_bound(files: &[PlanFile], cfg: &PlanConfig) -> f64 {
     let threads = cfg.threads.max(1) as f64;
     let machine_time: f64 = files
@@ -134,10 +161,17 @@ pub fn lower_bound(files: &[PlanFile], cfg: &PlanConfig) -> f64 {
             if f.serial { t } else { t / threads }
         })
         .sum();
+    let shortest = shortest_piece(cfg);
     let unsplittable = files
         .iter()
-        .filter(|f| !f.splittable)
-        .filter_map(|f| f.seconds)
+        .filter_map(|f| {
+            let t = f.seconds?;
+            Some(if f.splittable {
+                t / (t / shortest).floor().max(1.0)
+            } else {
+                t
+            })
+        })
         .fold(0.0, f64::max);
     (machine_time / cfg.shards.max(1) as f64).max(unsplittable)
 }
@@ -156,26 +190,24 @@ pub fn piece_count(file: &PlanFile, ideal_shard: f64, cfg: &PlanConfig) -> u32 {
     let target = cfg
         .split_threshold_seconds
         .min(ideal_shard / 4.0)
-        .max(4.0 * cfg.piece_startup_seconds)
-        .max(1.0);
+        .max(shortest_piece(cfg));
     let n = (t / target).ceil();
     n.clamp(1.0, 1000.0) as u32
 }
 
+/// Pieces shorter than a few start-ups cost more than they balance.
+fn shortest_piece(cfg: &PlanConfig) -> f64 {
+    (4.0 * cfg.piece_startup_seconds).max(1.0)
+}
+
 pub fn plan(files: &[PlanFile], cfg: &PlanConfig) -> Plan {
     let shards = cfg.shards.max(1);
+    let cfg = &PlanConfig { shards, ..*cfg };
     let lower = lower_bound(files, cfg);
-    let ideal = lower_bound(
-        files,
-        &PlanConfig {
-            shards,
-            ..*cfg
-        },
-    );
     let mut known = Vec::new();
     let mut unknown = Vec::new();
     for file in files {
-        let n = piece_count(file, ideal, cfg);
+        let n = piece_count(file, lower, cfg);
         for index in 1..=n {
             let piece = (n > 1).then(|| Piece::new(index, n)).flatten();
             let case = PythonCase {

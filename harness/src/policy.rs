@@ -148,6 +148,7 @@ pub struct Sharding {
     pub split_threshold_seconds: f64,
     pub num_procs_cpu: usize,
     pub num_procs_older_gpu: usize,
+    pub piece_startup_seconds: f64,
 }
 
 impl Default for Sharding {
@@ -156,6 +157,7 @@ impl Default for Sharding {
             split_threshold_seconds: 600.0,
             num_procs_cpu: 3,
             num_procs_older_gpu: 2,
+            piece_startup_seconds: 15.0,
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod var {
     pub const MANIFESTS: &str = "TORCH_HARNESS_MANIFESTS";
     pub const OUT: &str = "TORCH_HARNESS_OUT";
     pub const PYTEST: &str = "TORCH_HARNESS_PYTEST";
+    pub const PLAN: &str = "TORCH_HARNESS_PLAN";
 }
 
 /// The demo's Python environment, created by `cargo xtask setup`, relative to the

@@ -2,6 +2,7 @@
 //! over cargo, nextest and the harness library.
 
 mod bench;
+mod plan;
 mod setup;
 mod test;
 mod workspace;
@@ -20,6 +21,8 @@ struct Cli {
 enum Command {
     /// Run the suite (the embedded demo, or PYTORCH_ROOT) through `cargo nextest run --profile ci`.
     Test(test::TestArgs),
+    /// Print the time-balanced shard plan.
+    Plan(plan::PlanArgs),
     /// Prepare everything the demo and the tests need (the demo's Python environment).
     Setup,
     /// Set up, then run this project's own checks and tests.
@@ -33,6 +36,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Test(args) => test::run(args),
+        Command::Plan(args) => plan::run(args).map(|()| ExitCode::SUCCESS),
         Command::Setup => setup::demo_python(&workspace::root()).map(|_| ExitCode::SUCCESS),
         Command::Check => test::check(),
         Command::Bench(bench) => bench::run(bench).map(|()| ExitCode::SUCCESS),

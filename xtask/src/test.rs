@@ -8,6 +8,11 @@ use std::time::SystemTime;
 
 #[derive(Args)]
 pub struct TestArgs {
+    /// Run shard i of n of the time-balanced plan.
+    #[arg(long, value_name = "I/N")]
+    shard: Option<String>,
+    #[command(flatten)]
+    plan: crate::plan::PlanInputs,
     /// Arguments for `cargo nextest run`, after `--`.
     #[arg(last = true)]
     nextest_args: Vec<String>,
@@ -38,6 +43,12 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
             );
         }
     }
+    if let Some(shard) = &args.shard {
+        let (i, n) = crate::plan::parse_shard(shard)?;
+        let path = write_plan(&root, i, n, &args.plan)?;
+        eprintln!("shard {i}/{n}: plan {}", path.display());
+        nextest.env(torch_harness::settings::var::PLAN, path);
+    }
     let started = SystemTime::now();
     let status = nextest
         .status()
@@ -48,6 +59,17 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
         eprintln!("logs and reports: {}", run.display());
     }
     Ok(exit_code(status))
+}
+
+/// Computes the plan, marks shard `i` as this machine's, and writes it under target/.
+fn write_plan(root: &Path, i: usize, n: usize, inputs: &crate::plan::PlanInputs) -> Result<PathBuf> {
+    let mut plan = crate::plan::compute(n, inputs)?;
+    plan.selected_shard = Some(i);
+    let dir = crate::workspace::target_dir(root).join("torch-harness/plans");
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join(format!("shard-{i}-of-{n}.json"));
+    std::fs::write(&path, serde_json::to_vec_pretty(&plan)?)?;
+    Ok(path)
 }
 
 /// Set-up, then the project's own tests (what CI runs).

@@ -101,3 +101,23 @@ fn xtask_test_passes_every_demo_case_with_one_junit_testcase_each() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("target/nextest/ci/junit.xml"), "{stderr}");
 }
+
+#[test]
+fn three_shards_run_every_demo_case_exactly_once() {
+    let mut ran = Vec::new();
+    for k in 1..=3 {
+        let out = tempfile::tempdir().unwrap();
+        let mut cmd = clean(Command::new(env!("CARGO_BIN_EXE_xtask")));
+        cmd.args(["test", "--shard", &format!("{k}/3")])
+            .env("TORCH_HARNESS_OUT", out.path())
+            .env_remove("PYTORCH_ROOT")
+            .env_remove("TORCH_HARNESS_PLAN");
+        let output = cmd.output().unwrap();
+        check(&output);
+        ran.extend(recorded(out.path()));
+    }
+    ran.sort();
+    let mut expected: Vec<String> = demo_cases().iter().map(|c| c.replace("::", ".")).collect();
+    expected.sort();
+    assert_eq!(ran, expected);
+}

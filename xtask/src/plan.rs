@@ -1,0 +1,121 @@
+//! `cargo xtask plan`: the time-balanced shard plan for the checkout's cases.
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use std::path::{Path, PathBuf};
+use torch_harness::discover::python::discover;
+use torch_harness::plan::{Plan, PlanConfig, plan, python_files};
+use torch_harness::policy::Policy;
+use torch_harness::settings::Settings;
+use torch_harness::times::{self, FileTimes, JobKey};
+
+#[derive(Args)]
+pub struct PlanArgs {
+    /// Number of shards (CI machines).
+    #[arg(long)]
+    pub shards: usize,
+    #[command(flatten)]
+    pub inputs: PlanInputs,
+    /// Print the plan as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Clone, Default)]
+pub struct PlanInputs {
+    /// PyTorch's test-times JSON (default: the checkout's .additional_ci_files/test-times.json,
+    /// then times recorded by earlier runs under target/).
+    #[arg(long)]
+    pub times: Option<PathBuf>,
+    /// Test threads per machine (default: PyTorch's NUM_PROCS on CPU, from the policy).
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+pub fn run(args: PlanArgs) -> Result<()> {
+    let plan = compute(args.shards, &args.inputs)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&plan)?);
+        return Ok(());
+    }
+    for shard in &plan.shards {
+        println!(
+            "shard {}/{}: {:.0} s predicted, {} cases",
+            shard.shard,
+            plan.shards.len(),
+            shard.predicted_seconds,
+            shard.cases.len()
+        );
+        for case in &shard.cases {
+            println!("    {case}");
+        }
+    }
+    println!(
+        "lower bound {:.0} s; longest shard / lower bound = {:.3}",
+        plan.lower_bound_seconds,
+        plan.longest_over_lower_bound()
+    );
+    Ok(())
+}
+
+pub fn compute(shards: usize, inputs: &PlanInputs) -> Result<Plan> {
+    if shards == 0 {
+        bail!("--shards must be at least 1");
+    }
+    let settings = Settings::from_env();
+    let policy = Policy::load(&settings.manifests, &settings.root)?;
+    let found = discover(&settings.root, &policy)?;
+    let times = load_times(&settings, inputs.times.as_deref());
+    let cfg = PlanConfig {
+        shards,
+        threads: inputs.threads.unwrap_or(policy.sharding.num_procs_cpu).max(1),
+        piece_startup_seconds: policy.sharding.piece_startup_seconds,
+        split_threshold_seconds: policy.sharding.split_threshold_seconds,
+    };
+    Ok(plan(&python_files(&found, &policy, &times), &cfg))
+}
+
+/// The first times source that exists; a broken one is reported and skipped, so
+/// planning goes on (without times, every file is placed by its name's hash).
+fn load_times(settings: &Settings, explicit: Option<&Path>) -> FileTimes {
+    let key = JobKey::from_env();
+    let candidates: Vec<PathBuf> = match explicit {
+        Some(path) => vec![path.to_path_buf()],
+        None => vec![
+            settings.root.join(".additional_ci_files/test-times.json"),
+            settings.target_dir.join("torch-harness/test-times.json"),
+        ],
+    };
+    for path in &candidates {
+        if explicit.is_none() && !path.exists() {
+            continue;
+        }
+        match times::load(path, &key) {
+            Ok(times) => {
+                eprintln!("test times: {} ({} files)", path.display(), times.len());
+                return times;
+            }
+            Err(e) => {
+                eprintln!("warning: {e}; planning without test times");
+                return FileTimes::new();
+            }
+        }
+    }
+    eprintln!("no test times found; planning without them");
+    FileTimes::new()
+}
+
+/// `i/n` with 1 <= i <= n.
+pub fn parse_shard(text: &str) -> Result<(usize, usize)> {
+    let (i, n) = text
+        .split_once('/')
+        .with_context(|| format!("--shard takes i/n, got `{text}`"))?;
+    let (i, n): (usize, usize) = (
+        i.trim().parse().with_context(|| format!("--shard {text}"))?,
+        n.trim().parse().with_context(|| format!("--shard {text}"))?,
+    );
+    if i == 0 || i > n {
+        bail!("--shard {text}: the shard must be between 1 and {n}");
+    }
+    Ok((i, n))
+}
