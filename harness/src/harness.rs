@@ -123,7 +123,9 @@ enum ListError {
         path: std::path::PathBuf,
         message: String,
     },
-    #[error("the shard plan {path} (TORCH_HARNESS_PLAN) names `{case}`, which this checkout lacks: {reason}")]
+    #[error(
+        "the shard plan {path} (TORCH_HARNESS_PLAN) names `{case}`, which this checkout lacks: {reason}"
+    )]
     PlanCase {
         path: std::path::PathBuf,
         case: String,
@@ -144,7 +146,11 @@ fn all_trials(kind: Kind, cx: &Arc<Context>) -> Result<Vec<Trial>, ListError> {
 }
 
 /// The selected shard of a plan file: its cases, and nothing else.
-fn planned_trials(kind: Kind, cx: &Arc<Context>, path: &std::path::Path) -> Result<Vec<Trial>, ListError> {
+fn planned_trials(
+    kind: Kind,
+    cx: &Arc<Context>,
+    path: &std::path::Path,
+) -> Result<Vec<Trial>, ListError> {
     let plan_error = |message: String| ListError::Plan {
         path: path.to_path_buf(),
         message,

@@ -31,8 +31,6 @@ pub struct PlanConfig {
     pub threads: usize,
     /// Seconds each extra piece of a split file costs (interpreter and collection).
     pub piece_startup_seconds: f64,
-    /// Pieces are never longer than this (run_test.py's THRESHOLD).
-    pub split_threshold_seconds: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -138,11 +136,7 @@ impl Load {
         let t = item.seconds.unwrap_or(0.0);
         if item.serial {
             self.serial += t;
-        } else if let Some(idlest) = self
-            .workers
-            .iter_mut()
-            .min_by(|a, b| a.total_cmp(b))
-        {
+        } else if let Some(idlest) = self.workers.iter_mut().min_by(|a, b| a.total_cmp(b)) {
             *idlest += t;
         }
         self.cases.push(item.name);
@@ -176,8 +170,8 @@ pub fn lower_bound(files: &[PlanFile], cfg: &PlanConfig) -> f64 {
     (machine_time / cfg.shards.max(1) as f64).max(unsplittable)
 }
 
-/// How many pieces a file of `seconds` runs in.
-pub fn piece_count(file: &PlanFile, ideal_shard: f64, cfg: &PlanConfig) -> u32 {
+/// How many pieces a file runs in when a shard should hold `per_shard` of them.
+pub fn piece_count(file: &PlanFile, ideal_shard: f64, per_shard: f64, cfg: &PlanConfig) -> u32 {
     let Some(t) = file.seconds.filter(|t| *t > 0.0) else {
         return 1;
     };
@@ -187,13 +181,15 @@ pub fn piece_count(file: &PlanFile, ideal_shard: f64, cfg: &PlanConfig) -> u32 {
     // Pieces of at most a quarter of a shard pack evenly; never longer than the
     // threshold. Each extra piece adds its start-up cost, so a piece must be worth
     // several start-ups or splitting costs more than it balances.
-    let target = cfg
-        .split_threshold_seconds
-        .min(ideal_shard / 4.0)
-        .max(shortest_piece(cfg));
+    let target = (ideal_shard / per_shard).max(shortest_piece(cfg));
     let n = (t / target).ceil();
     n.clamp(1.0, 1000.0) as u32
 }
+
+/// How finely to cut long files, in pieces per ideal shard: every granularity is
+/// planned and the shortest longest shard wins (the first on ties), so files are
+/// split exactly as far as it pays.
+const GRANULARITIES: [f64; 7] = [1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0];
 
 /// Pieces shorter than a few start-ups cost more than they balance.
 fn shortest_piece(cfg: &PlanConfig) -> f64 {
@@ -201,13 +197,31 @@ fn shortest_piece(cfg: &PlanConfig) -> f64 {
 }
 
 pub fn plan(files: &[PlanFile], cfg: &PlanConfig) -> Plan {
-    let shards = cfg.shards.max(1);
-    let cfg = &PlanConfig { shards, ..*cfg };
+    let cfg = &PlanConfig {
+        shards: cfg.shards.max(1),
+        ..*cfg
+    };
     let lower = lower_bound(files, cfg);
+    let mut best: Option<Plan> = None;
+    for per_shard in GRANULARITIES {
+        let candidate = plan_with(files, cfg, lower, per_shard);
+        let longest = |p: &Plan| p.longest_over_lower_bound();
+        if best
+            .as_ref()
+            .is_none_or(|b| longest(&candidate) < longest(b))
+        {
+            best = Some(candidate);
+        }
+    }
+    best.unwrap_or_else(|| plan_with(files, cfg, lower, 1.0))
+}
+
+fn plan_with(files: &[PlanFile], cfg: &PlanConfig, lower: f64, per_shard: f64) -> Plan {
+    let shards = cfg.shards;
     let mut known = Vec::new();
     let mut unknown = Vec::new();
     for file in files {
-        let n = piece_count(file, lower, cfg);
+        let n = piece_count(file, lower, per_shard, cfg);
         for index in 1..=n {
             let piece = (n > 1).then(|| Piece::new(index, n)).flatten();
             let case = PythonCase {
@@ -304,7 +318,6 @@ mod tests {
             shards,
             threads: 3,
             piece_startup_seconds: 5.0,
-            split_threshold_seconds: 600.0,
         }
     }
 
@@ -317,7 +330,11 @@ mod tests {
             file("inductor/test_unknown", None, false),
         ];
         for i in 0..60 {
-            files.push(file(&format!("test_f{i:02}"), Some(5.0 + i as f64 * 7.0), false));
+            files.push(file(
+                &format!("test_f{i:02}"),
+                Some(5.0 + i as f64 * 7.0),
+                false,
+            ));
         }
         files
     }
@@ -333,16 +350,18 @@ mod tests {
         for f in files {
             let pieces: Vec<&String> = seen
                 .iter()
-                .filter(|c| {
-                    PythonCase::parse(c).is_ok_and(|p| p.module == f.module)
-                })
+                .filter(|c| PythonCase::parse(c).is_ok_and(|p| p.module == f.module))
                 .collect();
             assert!(!pieces.is_empty(), "{} missing", f.module);
-            let cases: Vec<PythonCase> = pieces.iter().map(|c| PythonCase::parse(c).unwrap()).collect();
+            let cases: Vec<PythonCase> = pieces
+                .iter()
+                .map(|c| PythonCase::parse(c).unwrap())
+                .collect();
             match cases[0].piece {
                 None => assert_eq!(cases.len(), 1),
                 Some(p) => {
-                    let indexes: BTreeSet<u32> = cases.iter().map(|c| c.piece.unwrap().index).collect();
+                    let indexes: BTreeSet<u32> =
+                        cases.iter().map(|c| c.piece.unwrap().index).collect();
                     assert_eq!(indexes, (1..=p.count).collect());
                 }
             }
@@ -369,7 +388,7 @@ mod tests {
             .flat_map(|s| &s.cases)
             .filter(|c| c.starts_with("test_ops::shard_"))
             .collect();
-        assert!(ops.len() >= 9, "{ops:?}");
+        assert!(ops.len() >= 2, "{ops:?}");
         assert!(plan.longest_over_lower_bound() < 1.1, "{plan:#?}");
     }
 

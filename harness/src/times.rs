@@ -46,7 +46,11 @@ impl JobKey {
     /// From `JOB_NAME`, `BUILD_ENVIRONMENT` and `TEST_CONFIG`.
     pub fn from_env() -> JobKey {
         let var = |name: &str| std::env::var(name).unwrap_or_default();
-        JobKey::new(&var("JOB_NAME"), &var("BUILD_ENVIRONMENT"), &var("TEST_CONFIG"))
+        JobKey::new(
+            &var("JOB_NAME"),
+            &var("BUILD_ENVIRONMENT"),
+            &var("TEST_CONFIG"),
+        )
     }
 
     pub fn new(job_name: &str, build_environment: &str, test_config: &str) -> JobKey {
@@ -75,11 +79,13 @@ pub fn load(path: &Path, key: &JobKey) -> Result<FileTimes, TimesError> {
         column: e.column(),
         message: e.to_string(),
     })?;
-    lookup(&data, key).cloned().ok_or_else(|| TimesError::NoEntry {
-        path: path.to_path_buf(),
-        job: key.job.clone(),
-        config: key.config.clone(),
-    })
+    lookup(&data, key)
+        .cloned()
+        .ok_or_else(|| TimesError::NoEntry {
+            path: path.to_path_buf(),
+            job: key.job.clone(),
+            config: key.config.clone(),
+        })
 }
 
 fn lookup<'d>(data: &'d Data, key: &JobKey) -> Option<&'d FileTimes> {
@@ -119,7 +125,10 @@ mod tests {
     fn lookup_falls_back_as_run_test_does() {
         let d = data();
         let hit = JobKey::new("", "linux-jammy-py3.10-gcc11", "distributed");
-        assert_eq!(lookup(&d, &hit).unwrap()["distributed/test_c10d_gloo"], 900.0);
+        assert_eq!(
+            lookup(&d, &hit).unwrap()["distributed/test_c10d_gloo"],
+            900.0
+        );
         // Unknown job: the config under `default`.
         let slow = JobKey::new("", "unknown-env", "slow");
         assert_eq!(lookup(&d, &slow).unwrap()["test_nn"], 5000.0);
@@ -138,15 +147,19 @@ mod tests {
         let missing = load(&dir.path().join("nope.json"), &JobKey::default()).unwrap_err();
         assert!(missing.to_string().contains("nope.json"));
         let no_default = dir.path().join("riscv.json");
-        std::fs::write(&no_default, "{\"riscv\": {\"default\": {\"test_nn\": 1.0}}}").unwrap();
+        std::fs::write(
+            &no_default,
+            "{\"riscv\": {\"default\": {\"test_nn\": 1.0}}}",
+        )
+        .unwrap();
         let err = load(&no_default, &JobKey::new("", "x86", "default")).unwrap_err();
         assert!(err.to_string().contains("no `default` entry"), "{err}");
     }
 
     #[test]
     fn the_real_ci_data_loads() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../shared/data/pytorch-test-times.json");
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/pytorch-test-times.json");
         let key = JobKey::new("", "linux-jammy-cuda13.0-py3.10-gcc11", "default");
         let times = load(&path, &key).unwrap();
         assert!(times.len() > 700, "{}", times.len());

@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 pub enum Bench {
     /// Listing and `--exact` start-up over a checkout shaped like PyTorch's test/.
     List(ListArgs),
+    /// Shard balance of the planner against nextest's partitions and run_test.py.
+    Plan(crate::bench_plan::PlanBenchArgs),
 }
 
 #[derive(Args)]
@@ -26,6 +28,7 @@ pub struct ListArgs {
 pub fn run(bench: Bench) -> Result<()> {
     match bench {
         Bench::List(args) => list(args),
+        Bench::Plan(args) => crate::bench_plan::run(args),
     }
 }
 

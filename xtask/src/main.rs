@@ -2,6 +2,7 @@
 //! over cargo, nextest and the harness library.
 
 mod bench;
+mod bench_plan;
 mod plan;
 mod setup;
 mod test;

@@ -68,9 +68,11 @@ pub fn compute(shards: usize, inputs: &PlanInputs) -> Result<Plan> {
     let times = load_times(&settings, inputs.times.as_deref());
     let cfg = PlanConfig {
         shards,
-        threads: inputs.threads.unwrap_or(policy.sharding.num_procs_cpu).max(1),
+        threads: inputs
+            .threads
+            .unwrap_or(policy.sharding.num_procs_cpu)
+            .max(1),
         piece_startup_seconds: policy.sharding.piece_startup_seconds,
-        split_threshold_seconds: policy.sharding.split_threshold_seconds,
     };
     Ok(plan(&python_files(&found, &policy, &times), &cfg))
 }
@@ -111,8 +113,12 @@ pub fn parse_shard(text: &str) -> Result<(usize, usize)> {
         .split_once('/')
         .with_context(|| format!("--shard takes i/n, got `{text}`"))?;
     let (i, n): (usize, usize) = (
-        i.trim().parse().with_context(|| format!("--shard {text}"))?,
-        n.trim().parse().with_context(|| format!("--shard {text}"))?,
+        i.trim()
+            .parse()
+            .with_context(|| format!("--shard {text}"))?,
+        n.trim()
+            .parse()
+            .with_context(|| format!("--shard {text}"))?,
     );
     if i == 0 || i > n {
         bail!("--shard {text}: the shard must be between 1 and {n}");

@@ -62,7 +62,12 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
 }
 
 /// Computes the plan, marks shard `i` as this machine's, and writes it under target/.
-fn write_plan(root: &Path, i: usize, n: usize, inputs: &crate::plan::PlanInputs) -> Result<PathBuf> {
+fn write_plan(
+    root: &Path,
+    i: usize,
+    n: usize,
+    inputs: &crate::plan::PlanInputs,
+) -> Result<PathBuf> {
     let mut plan = crate::plan::compute(n, inputs)?;
     plan.selected_shard = Some(i);
     let dir = crate::workspace::target_dir(root).join("torch-harness/plans");
