@@ -10,6 +10,7 @@ pub mod policy;
 pub mod probe;
 pub mod process;
 pub mod record;
+pub mod select;
 pub mod settings;
 pub mod times;
 pub mod verdict;

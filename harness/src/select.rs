@@ -1,0 +1,388 @@
+//! run_test.py's selection flags (research §2.2-2.4) over the discovered test modules,
+//! and the same selection as a nextest filterset, so `cargo nextest run -E '…'` picks
+//! exactly the cases `cargo xtask test` would.
+
+use crate::case::TestModule;
+use crate::policy::Policy;
+
+/// The flags, with run_test.py's meanings.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Selection {
+    /// `-i`: test modules (`test_nn`, `nn/test_pooling.py`) or folders (`distributed`).
+    pub include: Vec<String>,
+    /// `-x`: prefixes; `-x test_jit` also drops `test_jit_fuser_te`.
+    pub exclude: Vec<String>,
+    pub jit: bool,
+    pub distributed_tests: bool,
+    pub core: bool,
+    pub include_dynamo_core_tests: bool,
+    pub include_inductor_core_tests: bool,
+    pub functorch: bool,
+    pub onnx: bool,
+    pub xpu: bool,
+    pub openreg: bool,
+    pub exclude_jit_executor: bool,
+    pub exclude_torch_export_tests: bool,
+    pub exclude_aot_dispatch_tests: bool,
+    pub exclude_distributed_tests: bool,
+    pub exclude_inductor_tests: bool,
+    pub exclude_quantization_tests: bool,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SelectError {
+    #[error("--include {0}: no test module or folder of that name in this checkout")]
+    UnknownInclude(String),
+}
+
+/// One clause of the selection: a case passes when its module matches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Matcher {
+    /// The module, or a piece of it.
+    Exact(String),
+    /// Every module whose path starts with this (run_test.py's prefix rule).
+    Prefix(String),
+    /// Every module whose path contains this.
+    Contains(String),
+}
+
+impl Matcher {
+    fn matches(&self, module: &str) -> bool {
+        match self {
+            Matcher::Exact(m) => module == m,
+            Matcher::Prefix(p) => module.starts_with(p.as_str()),
+            Matcher::Contains(s) => module.contains(s.as_str()),
+        }
+    }
+
+    fn filterset(&self) -> String {
+        match self {
+            Matcher::Exact(m) => {
+                format!(r"test(/^{}(::shard_\d+_of_\d+)?$/)", escape(&case_name(m)))
+            }
+            Matcher::Prefix(p) => format!("test(/^{}/)", escape(&case_name(p))),
+            Matcher::Contains(s) => format!("test(/{}/)", escape(&case_name(s))),
+        }
+    }
+}
+
+/// A step of the selection: keep what matches any matcher, or drop what matches any.
+#[derive(Debug, Clone)]
+enum Step {
+    Keep(Vec<Matcher>),
+    Drop(Vec<Matcher>),
+}
+
+impl Selection {
+    /// The modules of `all` that the flags select, in `all`'s order.
+    pub fn apply(
+        &self,
+        all: &[TestModule],
+        policy: &Policy,
+    ) -> Result<Vec<TestModule>, SelectError> {
+        let steps = self.steps(all, policy)?;
+        Ok(all
+            .iter()
+            .filter(|m| {
+                steps.iter().all(|step| match step {
+                    Step::Keep(any) => any.iter().any(|x| x.matches(m.as_str())),
+                    Step::Drop(any) => !any.iter().any(|x| x.matches(m.as_str())),
+                })
+            })
+            .cloned()
+            .collect())
+    }
+
+    /// The selection as a nextest filterset, or None when it keeps everything.
+    pub fn filterset(
+        &self,
+        all: &[TestModule],
+        policy: &Policy,
+    ) -> Result<Option<String>, SelectError> {
+        let steps = self.steps(all, policy)?;
+        let clauses: Vec<String> = steps
+            .iter()
+            .filter_map(|step| match step {
+                Step::Keep(any) if !any.is_empty() => Some(join(any, " | ")),
+                Step::Keep(_) => Some("none()".into()),
+                Step::Drop(any) if !any.is_empty() => Some(format!("not {}", join(any, " | "))),
+                Step::Drop(_) => None,
+            })
+            .collect();
+        Ok((!clauses.is_empty()).then(|| clauses.join(" & ")))
+    }
+
+    fn steps(&self, all: &[TestModule], policy: &Policy) -> Result<Vec<Step>, SelectError> {
+        let prefix = |p: &str| Matcher::Prefix(p.into());
+        let exact = |m: &str| Matcher::Exact(m.into());
+        let mut steps = Vec::new();
+        if !self.include.is_empty() {
+            let mut any = Vec::new();
+            for entry in &self.include {
+                // run_test.py accepts `test_nn.py` as well as `test_nn`.
+                let name = entry
+                    .strip_suffix(".py")
+                    .unwrap_or(entry)
+                    .trim_end_matches('/');
+                if all.iter().any(|m| m.as_str() == name) {
+                    any.push(exact(name));
+                } else if all
+                    .iter()
+                    .any(|m| m.as_str().starts_with(&format!("{name}/")))
+                {
+                    any.push(prefix(&format!("{name}/")));
+                } else {
+                    return Err(SelectError::UnknownInclude(entry.clone()));
+                }
+            }
+            steps.push(Step::Keep(any));
+        }
+        if self.jit {
+            steps.push(Step::Keep(vec![Matcher::Contains("jit".into())]));
+        }
+        if self.distributed_tests {
+            steps.push(Step::Keep(vec![prefix("distributed")]));
+        }
+        if self.core {
+            steps.push(Step::Keep(
+                policy.core_test_list.iter().map(|m| exact(m)).collect(),
+            ));
+        }
+        if self.include_dynamo_core_tests {
+            steps.push(Step::Keep(vec![prefix("dynamo")]));
+        }
+        if self.include_inductor_core_tests {
+            steps.push(Step::Keep(vec![prefix("inductor")]));
+        }
+        if self.functorch {
+            steps.push(Step::Keep(vec![prefix("functorch")]));
+        }
+        // Without --mps, --xpu or --openreg their files are left out.
+        let mut drop = vec![exact("test_mps"), exact("test_metal")];
+        if self.xpu {
+            drop.extend(policy.platforms.xpu.blocklist.iter().map(|m| prefix(m)));
+        } else {
+            drop.extend(policy.platforms.xpu.xpu_test.iter().map(|m| prefix(m)));
+        }
+        if self.openreg {
+            steps.push(Step::Keep(vec![exact("test_openreg")]));
+        } else {
+            drop.push(prefix("test_openreg"));
+        }
+        if self.onnx {
+            steps.push(Step::Keep(vec![prefix("onnx")]));
+        } else {
+            drop.push(prefix("onnx"));
+        }
+        let flagged: [(bool, Vec<&str>); 6] = [
+            (
+                self.exclude_jit_executor,
+                policy
+                    .jit_executor_tests
+                    .iter()
+                    .map(String::as_str)
+                    .collect(),
+            ),
+            (self.exclude_torch_export_tests, vec!["export"]),
+            (
+                self.exclude_aot_dispatch_tests,
+                vec!["functorch/test_aotdispatch"],
+            ),
+            (self.exclude_distributed_tests, vec!["distributed"]),
+            (self.exclude_inductor_tests, vec!["inductor"]),
+            (self.exclude_quantization_tests, vec!["test_quantization"]),
+        ];
+        for (on, prefixes) in flagged {
+            if on {
+                drop.extend(prefixes.into_iter().map(prefix));
+            }
+        }
+        drop.extend(
+            self.exclude
+                .iter()
+                .map(|x| prefix(x.strip_suffix(".py").unwrap_or(x))),
+        );
+        steps.push(Step::Drop(drop));
+        // Only matchers that match something here, so the filterset stays short.
+        for step in &mut steps {
+            let (Step::Keep(any) | Step::Drop(any)) = step;
+            any.retain(|m| all.iter().any(|x| m.matches(x.as_str())));
+        }
+        Ok(steps)
+    }
+}
+
+fn join(any: &[Matcher], sep: &str) -> String {
+    let parts: Vec<String> = any.iter().map(Matcher::filterset).collect();
+    if parts.len() == 1 {
+        parts.into_iter().next().unwrap_or_default()
+    } else {
+        format!("({})", parts.join(sep))
+    }
+}
+
+fn case_name(module: &str) -> String {
+    module.replace('/', "::")
+}
+
+/// Escapes regex metacharacters (and `/`, which ends a filterset regex).
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if "\\.+*?()|[]{}^$#&-~/".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn policy() -> Policy {
+        let manifests = Path::new(env!("CARGO_MANIFEST_DIR")).join("../test-manifests");
+        Policy::load(&manifests, Path::new("/nonexistent")).unwrap()
+    }
+
+    fn modules() -> Vec<TestModule> {
+        [
+            "distributed/fsdp/test_fsdp_core",
+            "distributed/test_c10d_gloo",
+            "export/test_export",
+            "functorch/test_aotdispatch",
+            "functorch/test_vmap",
+            "inductor/test_torchinductor",
+            "nn/test_pooling",
+            "onnx/test_utility_funs",
+            "test_autograd",
+            "test_jit",
+            "test_jit_fuser_te",
+            "test_jit_legacy",
+            "test_nn",
+            "test_openreg",
+            "test_ops",
+            "test_torch",
+            "test_xpu",
+        ]
+        .iter()
+        .map(|m| TestModule::new(m).unwrap())
+        .collect()
+    }
+
+    fn select(selection: Selection) -> Vec<String> {
+        selection
+            .apply(&modules(), &policy())
+            .unwrap()
+            .iter()
+            .map(|m| m.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn by_default_onnx_xpu_and_openreg_are_left_out() {
+        let all = select(Selection::default());
+        assert!(
+            !all.iter()
+                .any(|m| m.starts_with("onnx") || m == "test_xpu" || m == "test_openreg")
+        );
+        assert_eq!(all.len(), 14);
+    }
+
+    #[test]
+    fn excludes_are_prefixes() {
+        let all = select(Selection {
+            exclude: vec!["test_jit".into(), "distributed".into()],
+            ..Default::default()
+        });
+        assert!(
+            !all.iter()
+                .any(|m| m.starts_with("test_jit") || m.starts_with("distributed"))
+        );
+        assert!(all.contains(&"test_nn".to_string()));
+    }
+
+    #[test]
+    fn core_keeps_the_core_list() {
+        let all = select(Selection {
+            core: true,
+            ..Default::default()
+        });
+        assert_eq!(all, ["test_autograd", "test_nn", "test_ops", "test_torch"]);
+    }
+
+    #[test]
+    fn distributed_tests_keeps_the_folder() {
+        let all = select(Selection {
+            distributed_tests: true,
+            ..Default::default()
+        });
+        assert_eq!(
+            all,
+            [
+                "distributed/fsdp/test_fsdp_core",
+                "distributed/test_c10d_gloo"
+            ]
+        );
+    }
+
+    #[test]
+    fn include_takes_files_and_folders_and_rejects_unknown_names() {
+        let all = select(Selection {
+            include: vec!["test_nn.py".into(), "nn".into()],
+            ..Default::default()
+        });
+        assert_eq!(all, ["nn/test_pooling", "test_nn"]);
+        let err = Selection {
+            include: vec!["test_nope".into()],
+            ..Default::default()
+        }
+        .apply(&modules(), &policy())
+        .unwrap_err();
+        assert_eq!(err, SelectError::UnknownInclude("test_nope".into()));
+    }
+
+    #[test]
+    fn ci_default_excludes_as_test_sh_does() {
+        let all = select(Selection {
+            exclude_jit_executor: true,
+            exclude_distributed_tests: true,
+            exclude_torch_export_tests: true,
+            exclude_aot_dispatch_tests: true,
+            exclude_inductor_tests: true,
+            ..Default::default()
+        });
+        for gone in [
+            "test_jit_legacy",
+            "distributed/test_c10d_gloo",
+            "export/test_export",
+            "functorch/test_aotdispatch",
+            "inductor/test_torchinductor",
+        ] {
+            assert!(!all.contains(&gone.to_string()), "{gone}");
+        }
+        assert!(all.contains(&"functorch/test_vmap".to_string()));
+        assert!(all.contains(&"test_jit".to_string()));
+    }
+
+    #[test]
+    fn the_filterset_says_the_same() {
+        let f = Selection {
+            core: true,
+            exclude: vec!["test_ops".into()],
+            ..Default::default()
+        }
+        .filterset(&modules(), &policy())
+        .unwrap()
+        .unwrap();
+        assert!(f.contains(r"test(/^test_nn(::shard_\d+_of_\d+)?$/)"), "{f}");
+        // Core modules this checkout lacks are left out of the expression.
+        assert!(!f.contains("test_modules"), "{f}");
+        let (keep, drop) = f.split_once(" & not ").unwrap();
+        assert!(keep.contains("test_torch"), "{f}");
+        assert!(drop.contains("test(/^test_ops/)"), "{f}");
+        assert_eq!(escape("a.b/c"), r"a\.b\/c");
+    }
+}
