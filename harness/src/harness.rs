@@ -14,6 +14,7 @@ use crate::probe;
 use crate::process;
 use crate::record::{self, Record};
 use crate::settings::{Settings, var};
+use crate::test_config::TestConfig;
 use crate::verdict::Verdict;
 use libtest_mimic::{Arguments, Failed, Trial};
 use std::process::ExitCode;
@@ -199,9 +200,11 @@ fn run_python(cx: &Context, case: &PythonCase) -> Result<(), Failed> {
             .ok()
             .and_then(|a| a.parse().ok())
             .unwrap_or(1),
+        config: TestConfig::from_env(),
+        pytest_k: std::env::var(var::PYTEST_K).ok().filter(|k| !k.is_empty()),
     };
     let launch =
-        Launch::python(case, settings, &cx.policy, ctx).map_err(|e| fail(e.to_string()))?;
+        Launch::python(case, settings, &cx.policy, &ctx).map_err(|e| fail(e.to_string()))?;
     eprintln!("torch-harness: {name}: {}", launch.command_line());
     let finished = process::run(&launch).map_err(|e| fail(e.to_string()))?;
     let verdict = Verdict::from_status(finished.status);

@@ -5,6 +5,7 @@
 use crate::case::PythonCase;
 use crate::policy::{Handler, Policy};
 use crate::settings::Settings;
+use crate::test_config::TestConfig;
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::path::{Path, PathBuf};
@@ -40,13 +41,16 @@ pub enum LaunchError {
 }
 
 /// Facts about this run that change the command, gathered once by the caller.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct RunContext {
     pub mode: Mode,
     /// `CI` is set (PyTorch's IS_CI): import slow and disabled test lists.
     pub ci: bool,
     /// nextest's attempt number (1 on the first try).
     pub attempt: u32,
+    pub config: TestConfig,
+    /// `-k EXPR` for pytest (TORCH_HARNESS_PYTEST_K).
+    pub pytest_k: Option<String>,
 }
 
 impl Launch {
@@ -54,7 +58,7 @@ impl Launch {
         case: &PythonCase,
         settings: &Settings,
         policy: &Policy,
-        ctx: RunContext,
+        ctx: &RunContext,
     ) -> Result<Launch, LaunchError> {
         let name = case.name();
         let module = case.module.as_str();
@@ -75,6 +79,9 @@ impl Launch {
         }
         if let Mode::Pytest { reruns } = ctx.mode {
             args.extend(["-vv", "-rfEX", "-p", "no:xdist", "--use-pytest"].map(String::from));
+            if let Some(expr) = &ctx.pytest_k {
+                args.extend(["-k".to_string(), expr.clone()]);
+            }
             // In-file reruns hide distributed failures (pytorch#162978), and some files
             // must never rerun at all.
             args.push("-x".into());
@@ -107,6 +114,12 @@ impl Launch {
             .iter()
             .map(|(k, v)| (k.clone(), v.replace("{root}", &root)))
             .collect();
+        env.extend(
+            ctx.config
+                .child_env(module)
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string())),
+        );
         // Unbuffered, so a crash loses no output and the log streams as it happens.
         env.push(("PYTHONUNBUFFERED".into(), "1".into()));
         Ok(Launch {
@@ -185,8 +198,10 @@ mod tests {
             mode,
             ci,
             attempt: 1,
+            config: TestConfig::default(),
+            pytest_k: None,
         };
-        Launch::python(&PythonCase::parse(name).unwrap(), &settings, &policy, ctx).unwrap()
+        Launch::python(&PythonCase::parse(name).unwrap(), &settings, &policy, &ctx).unwrap()
     }
 
     fn without_key(args: &[String]) -> Vec<String> {
@@ -246,6 +261,34 @@ mod tests {
     }
 
     #[test]
+    fn the_test_config_and_k_expression_reach_the_command() {
+        let (settings, policy) = fixture();
+        let ctx = RunContext {
+            mode: Mode::Pytest { reruns: true },
+            ci: false,
+            attempt: 1,
+            config: TestConfig {
+                name: "dynamo_wrapped".into(),
+                build_environment: String::new(),
+            },
+            pytest_k: Some("not slow and add".into()),
+        };
+        let l = Launch::python(
+            &PythonCase::parse("test_nn").unwrap(),
+            &settings,
+            &policy,
+            &ctx,
+        )
+        .unwrap();
+        let k = l.args.iter().position(|a| a == "-k").unwrap();
+        assert_eq!(l.args[k + 1], "not slow and add");
+        assert!(
+            l.env
+                .contains(&("PYTORCH_TEST_WITH_DYNAMO".into(), "1".into()))
+        );
+    }
+
+    #[test]
     fn retries_follow_the_policy() {
         let dist = launch(
             "distributed::test_store",
@@ -276,9 +319,11 @@ mod tests {
             mode: Mode::Unittest,
             ci: false,
             attempt: 1,
+            config: TestConfig::default(),
+            pytest_k: None,
         };
         let piece = PythonCase::parse("test_ops::shard_1_of_2").unwrap();
-        let err = Launch::python(&piece, &settings, &policy, ctx).unwrap_err();
+        let err = Launch::python(&piece, &settings, &policy, &ctx).unwrap_err();
         assert!(err.to_string().contains("pytest"));
     }
 }

@@ -75,12 +75,13 @@ impl Plan {
 }
 
 /// The plan inputs for discovered Python cases: each file's time from `times`, else the
-/// policy's expected seconds; serial by the policy's must_serial. Ignored cases are not
-/// planned (they never run).
+/// policy's expected seconds; serial by the policy's must_serial, or all of them when
+/// `everything_serial`. Ignored cases are not planned (they never run).
 pub fn python_files(
     found: &[crate::discover::python::Discovered],
     policy: &crate::policy::Policy,
     times: &crate::times::FileTimes,
+    everything_serial: bool,
 ) -> Vec<PlanFile> {
     found
         .iter()
@@ -93,7 +94,7 @@ pub fn python_files(
                     .get(module)
                     .or_else(|| policy.expected_seconds.get(module))
                     .copied(),
-                serial: policy.must_serial(module),
+                serial: everything_serial || policy.must_serial(module),
                 splittable: true,
             }
         })

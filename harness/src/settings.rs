@@ -13,6 +13,7 @@ pub mod var {
     pub const OUT: &str = "TORCH_HARNESS_OUT";
     pub const PYTEST: &str = "TORCH_HARNESS_PYTEST";
     pub const PLAN: &str = "TORCH_HARNESS_PLAN";
+    pub const PYTEST_K: &str = "TORCH_HARNESS_PYTEST_K";
 }
 
 /// The demo's Python environment, created by `cargo xtask setup`, relative to the

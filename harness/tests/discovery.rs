@@ -143,3 +143,40 @@ fn a_checkout_without_test_folder_is_a_clear_error() {
     let err = discover(checkout.root(), &policy).unwrap_err().to_string();
     assert!(err.contains("PYTORCH_ROOT"), "{err}");
 }
+
+#[test]
+fn platform_blocklists_list_their_files_as_ignored() {
+    use torch_harness::discover::python::discover_on;
+    use torch_harness::platform::Platform;
+    let checkout = Checkout::new(&[
+        ("test/test_nn.py", T),
+        ("test/test_jit_legacy.py", T),
+        ("test/distributed/test_store.py", T),
+    ]);
+    let policy = Policy::load(&manifests(), checkout.root()).unwrap();
+    let on = |platform| -> Vec<(String, bool)> {
+        discover_on(checkout.root(), &policy, platform)
+            .unwrap()
+            .into_iter()
+            .map(|d| (d.case.name(), d.ignored.is_some()))
+            .collect()
+    };
+    assert_eq!(
+        on(Platform::Rocm),
+        [
+            ("distributed::test_store".to_string(), false),
+            ("test_jit_legacy".to_string(), true),
+            ("test_nn".to_string(), false),
+        ]
+    );
+    // s390x drops every distributed file and test_nn.
+    assert_eq!(
+        on(Platform::S390x),
+        [
+            ("distributed::test_store".to_string(), true),
+            ("test_jit_legacy".to_string(), false),
+            ("test_nn".to_string(), true),
+        ]
+    );
+    assert!(on(Platform::Other).iter().all(|(_, ignored)| !ignored));
+}

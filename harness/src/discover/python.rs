@@ -4,6 +4,7 @@
 //! extra tests that exist in the checkout.
 
 use crate::case::{PythonCase, TestModule};
+use crate::platform::Platform;
 use crate::policy::{Handler, Policy};
 use std::path::{Path, PathBuf};
 use walkdir::WalkDir;
@@ -26,8 +27,18 @@ pub enum DiscoverError {
     },
 }
 
-/// The Python cases of `root`, sorted by name.
+/// The Python cases of `root`, sorted by name, on this platform.
 pub fn discover(root: &Path, policy: &Policy) -> Result<Vec<Discovered>, DiscoverError> {
+    discover_on(root, policy, Platform::detect())
+}
+
+/// The Python cases of `root` on `platform`: its blocklisted files are listed as
+/// ignored, with the reason, rather than dropped.
+pub fn discover_on(
+    root: &Path,
+    policy: &Policy,
+    platform: Platform,
+) -> Result<Vec<Discovered>, DiscoverError> {
     let test_dir = root.join("test");
     if !test_dir.is_dir() {
         return Err(DiscoverError::NoTestDir(root.to_path_buf()));
@@ -40,7 +51,7 @@ pub fn discover(root: &Path, policy: &Policy) -> Result<Vec<Discovered>, Discove
         if blocklist_rule(&module, policy).is_some() {
             continue;
         }
-        found.push(classify(module, policy));
+        found.push(classify(module, policy, platform));
     }
     for extra in &policy.discovery.extra_tests {
         let Ok(module) = TestModule::new(extra) else {
@@ -50,7 +61,7 @@ pub fn discover(root: &Path, policy: &Policy) -> Result<Vec<Discovered>, Discove
             continue;
         }
         if module.file(root).is_file() {
-            found.push(classify(module, policy));
+            found.push(classify(module, policy, platform));
         } else if is_pytorch_source
             && policy
                 .handler(extra)
@@ -76,6 +87,15 @@ pub enum LookupError {
 /// The one case `case` names, found without walking `test/`: the same answer
 /// [`discover`] gives for it.
 pub fn lookup(root: &Path, policy: &Policy, case: &PythonCase) -> Result<Discovered, LookupError> {
+    lookup_on(root, policy, case, Platform::detect())
+}
+
+pub fn lookup_on(
+    root: &Path,
+    policy: &Policy,
+    case: &PythonCase,
+    platform: Platform,
+) -> Result<Discovered, LookupError> {
     let module = &case.module;
     let is_extra = policy
         .discovery
@@ -90,7 +110,7 @@ pub fn lookup(root: &Path, policy: &Policy, case: &PythonCase) -> Result<Discove
     }
     let file = module.file(root);
     let found = if file.is_file() {
-        classify(module.clone(), policy)
+        classify(module.clone(), policy, platform)
     } else if is_extra
         && policy
             .handler(module.as_str())
@@ -106,7 +126,13 @@ pub fn lookup(root: &Path, policy: &Policy, case: &PythonCase) -> Result<Discove
     })
 }
 
-fn classify(module: TestModule, policy: &Policy) -> Discovered {
+fn classify(module: TestModule, policy: &Policy, platform: Platform) -> Discovered {
+    if let Some(reason) = platform.blocked(module.as_str(), policy) {
+        return Discovered {
+            case: PythonCase::whole(module),
+            ignored: Some(reason),
+        };
+    }
     let ignored = match policy.handler(module.as_str()) {
         Some(Handler::Subprocess) | None => None,
         Some(Handler::Distributed) => Some(

@@ -1,0 +1,178 @@
+//! PyTorch CI's test configs (`TEST_CONFIG`: default, distributed, slow, dynamo_wrapped,
+//! inductor, crossref, …) and build environments: which files a config runs, what the
+//! test processes see, and how the config changes scheduling (research §2.8, §10).
+
+use crate::select::Selection;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TestConfig {
+    /// `TEST_CONFIG`; empty when unset.
+    pub name: String,
+    /// `BUILD_ENVIRONMENT`; empty when unset.
+    pub build_environment: String,
+}
+
+/// The modules CI's `inductor` config runs; only the non-inductor ones run under
+/// `PYTORCH_TEST_WITH_INDUCTOR=1`.
+const INDUCTOR_CONFIG_TESTS: [&str; 7] = [
+    "test_modules",
+    "test_ops",
+    "test_ops_gradients",
+    "test_torch",
+    "inductor/test_torchinductor",
+    "inductor/test_torchinductor_opinfo",
+    "inductor/test_aot_inductor",
+];
+
+impl TestConfig {
+    pub fn from_env() -> TestConfig {
+        let var = |name: &str| std::env::var(name).unwrap_or_default();
+        TestConfig {
+            name: var("TEST_CONFIG"),
+            build_environment: var("BUILD_ENVIRONMENT"),
+        }
+    }
+
+    /// run_test.py's IS_SLOW: longer timeouts.
+    pub fn is_slow(&self) -> bool {
+        self.name.contains("slow") || self.build_environment.contains("slow")
+    }
+
+    /// The `distributed` config runs every file alone (run_test.py's must_serial).
+    pub fn everything_serial(&self) -> bool {
+        self.name.contains("distributed")
+            || std::env::var("PYTORCH_TEST_RUN_EVERYTHING_IN_SERIAL").is_ok_and(|v| v == "1")
+    }
+
+    /// The selection `.ci/pytorch/test.sh` passes to run_test.py for this config, or
+    /// None when no config is set (then every file runs).
+    pub fn selection(&self, existing: impl Fn(&str) -> bool) -> Option<Selection> {
+        let ci_default = Selection {
+            exclude_jit_executor: true,
+            exclude_distributed_tests: true,
+            ..Selection::default()
+        };
+        Some(match self.name.as_str() {
+            "" => return None,
+            "distributed" => Selection {
+                distributed_tests: true,
+                ..Selection::default()
+            },
+            "dynamo_wrapped" => Selection {
+                exclude_inductor_tests: true,
+                exclude_torch_export_tests: true,
+                exclude_aot_dispatch_tests: true,
+                ..ci_default
+            },
+            "inductor" => Selection {
+                include: INDUCTOR_CONFIG_TESTS
+                    .iter()
+                    .filter(|m| existing(m))
+                    .map(|m| m.to_string())
+                    .collect(),
+                ..Selection::default()
+            },
+            _ => ci_default,
+        })
+    }
+
+    /// Variables the config sets for the test process of `module`.
+    pub fn child_env(&self, module: &str) -> Vec<(&'static str, &'static str)> {
+        let mut env = Vec::new();
+        let build = self.build_environment.as_str();
+        if self.name == "slow" {
+            env.extend([
+                ("PYTORCH_TEST_WITH_SLOW", "1"),
+                ("PYTORCH_TEST_SKIP_FAST", "1"),
+            ]);
+        }
+        if self.name == "dynamo_wrapped" {
+            env.push(("PYTORCH_TEST_WITH_DYNAMO", "1"));
+        }
+        if self.name == "inductor" && !module.starts_with("inductor") {
+            env.push(("PYTORCH_TEST_WITH_INDUCTOR", "1"));
+        }
+        if self.name.contains("crossref") || build.contains("crossref") {
+            env.push(("PYTORCH_TEST_WITH_CROSSREF", "1"));
+        }
+        if build.contains("slow-gradcheck") {
+            env.extend([
+                ("PYTORCH_TEST_WITH_SLOW_GRADCHECK", "1"),
+                ("PYTORCH_TEST_CUDA_MEM_LEAK_CHECK", "1"),
+            ]);
+        }
+        if build.contains("asan") {
+            env.extend([
+                ("PYTORCH_TEST_WITH_ASAN", "1"),
+                ("PYTORCH_TEST_WITH_UBSAN", "1"),
+            ]);
+        }
+        match self.name.as_str() {
+            "nogpu_NO_AVX2" => env.push(("ATEN_CPU_CAPABILITY", "default")),
+            "nogpu_AVX512" => env.push(("ATEN_CPU_CAPABILITY", "avx2")),
+            _ => {}
+        }
+        env
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(name: &str, build: &str) -> TestConfig {
+        TestConfig {
+            name: name.into(),
+            build_environment: build.into(),
+        }
+    }
+
+    #[test]
+    fn configs_set_what_test_sh_sets() {
+        assert_eq!(
+            config("slow", "linux-jammy").child_env("test_nn"),
+            [
+                ("PYTORCH_TEST_WITH_SLOW", "1"),
+                ("PYTORCH_TEST_SKIP_FAST", "1")
+            ]
+        );
+        assert!(config("slow", "").is_slow());
+        assert!(config("default", "linux-jammy-py3-slow-gradcheck").is_slow());
+        assert_eq!(
+            config("dynamo_wrapped", "").child_env("test_nn"),
+            [("PYTORCH_TEST_WITH_DYNAMO", "1")]
+        );
+        let inductor = config("inductor", "");
+        assert_eq!(
+            inductor.child_env("test_ops"),
+            [("PYTORCH_TEST_WITH_INDUCTOR", "1")]
+        );
+        assert!(inductor.child_env("inductor/test_torchinductor").is_empty());
+        assert_eq!(
+            config("crossref", "").child_env("test_nn"),
+            [("PYTORCH_TEST_WITH_CROSSREF", "1")]
+        );
+        assert!(config("distributed", "").everything_serial());
+        assert!(!config("default", "").everything_serial());
+    }
+
+    #[test]
+    fn configs_select_what_test_sh_selects() {
+        assert_eq!(config("", "").selection(|_| true), None);
+        let default = config("default", "").selection(|_| true).unwrap();
+        assert!(default.exclude_distributed_tests && default.exclude_jit_executor);
+        assert!(
+            config("distributed", "")
+                .selection(|_| true)
+                .unwrap()
+                .distributed_tests
+        );
+        let inductor = config("inductor", "")
+            .selection(|m| m == "test_ops" || m == "inductor/test_torchinductor")
+            .unwrap();
+        assert_eq!(
+            inductor.include,
+            ["test_ops", "inductor/test_torchinductor"]
+        );
+    }
+}
