@@ -204,8 +204,11 @@ pub fn plan(files: &[PlanFile], cfg: &PlanConfig) -> Plan {
     };
     let lower = lower_bound(files, cfg);
     let mut best: Option<Plan> = None;
-    for per_shard in GRANULARITIES {
-        let candidate = plan_with(files, cfg, lower, per_shard);
+    let grid = GRANULARITIES
+        .iter()
+        .flat_map(|&p| GRANULARITIES.iter().map(move |&s| (p, s)));
+    for (parallel, serial) in grid {
+        let candidate = plan_with(files, cfg, lower, parallel, serial);
         let longest = |p: &Plan| p.longest_over_lower_bound();
         if best
             .as_ref()
@@ -214,14 +217,17 @@ pub fn plan(files: &[PlanFile], cfg: &PlanConfig) -> Plan {
             best = Some(candidate);
         }
     }
-    best.unwrap_or_else(|| plan_with(files, cfg, lower, 1.0))
+    best.unwrap_or_else(|| plan_with(files, cfg, lower, 1.0, 1.0))
 }
 
-fn plan_with(files: &[PlanFile], cfg: &PlanConfig, lower: f64, per_shard: f64) -> Plan {
+/// One candidate plan: parallel files cut into pieces of at most 1/`parallel` of an
+/// ideal shard, serial files into pieces of at most 1/`serial` of one.
+fn plan_with(files: &[PlanFile], cfg: &PlanConfig, lower: f64, parallel: f64, serial: f64) -> Plan {
     let shards = cfg.shards;
     let mut known = Vec::new();
     let mut unknown = Vec::new();
     for file in files {
+        let per_shard = if file.serial { serial } else { parallel };
         let n = piece_count(file, lower, per_shard, cfg);
         for index in 1..=n {
             let piece = (n > 1).then(|| Piece::new(index, n)).flatten();

@@ -4,6 +4,7 @@
 mod bench;
 mod bench_plan;
 mod plan;
+mod selection;
 mod setup;
 mod test;
 mod workspace;

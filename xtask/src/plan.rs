@@ -1,9 +1,9 @@
 //! `cargo xtask plan`: the time-balanced shard plan for the checkout's cases.
 
+use crate::selection::{Resolved, SelectArgs, resolve};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use std::path::{Path, PathBuf};
-use torch_harness::discover::python::discover;
 use torch_harness::plan::{Plan, PlanConfig, plan, python_files};
 use torch_harness::policy::Policy;
 use torch_harness::settings::Settings;
@@ -16,6 +16,8 @@ pub struct PlanArgs {
     pub shards: usize,
     #[command(flatten)]
     pub inputs: PlanInputs,
+    #[command(flatten)]
+    pub select: SelectArgs,
     /// Print the plan as JSON.
     #[arg(long)]
     pub json: bool,
@@ -33,7 +35,9 @@ pub struct PlanInputs {
 }
 
 pub fn run(args: PlanArgs) -> Result<()> {
-    let plan = compute(args.shards, &args.inputs)?;
+    let resolved = resolve(&args.select)?;
+    let times = load_times(&resolved.settings, args.inputs.times.as_deref());
+    let plan = compute(&resolved, args.shards, &times, args.inputs.threads)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&plan)?);
         return Ok(());
@@ -58,28 +62,44 @@ pub fn run(args: PlanArgs) -> Result<()> {
     Ok(())
 }
 
-pub fn compute(shards: usize, inputs: &PlanInputs) -> Result<Plan> {
+/// The plan of the selected cases.
+pub fn compute(
+    resolved: &Resolved,
+    shards: usize,
+    times: &FileTimes,
+    threads: Option<usize>,
+) -> Result<Plan> {
     if shards == 0 {
         bail!("--shards must be at least 1");
     }
-    let settings = Settings::from_env();
-    let policy = Policy::load(&settings.manifests, &settings.root)?;
-    let found = discover(&settings.root, &policy)?;
-    let times = load_times(&settings, inputs.times.as_deref());
+    let policy = &resolved.policy;
     let cfg = PlanConfig {
         shards,
-        threads: inputs
-            .threads
-            .unwrap_or(policy.sharding.num_procs_cpu)
-            .max(1),
+        threads: threads.unwrap_or_else(|| num_procs(policy)),
         piece_startup_seconds: policy.sharding.piece_startup_seconds,
     };
-    Ok(plan(&python_files(&found, &policy, &times), &cfg))
+    let files = python_files(
+        &resolved.selected,
+        policy,
+        times,
+        resolved.config.everything_serial(),
+    );
+    Ok(plan(&files, &cfg))
+}
+
+/// PyTorch's NUM_PROCS on a CPU machine: 1 under the CUDA memory-leak check, else the
+/// policy's CPU value. It must be the same on every shard of a job.
+pub fn num_procs(policy: &Policy) -> usize {
+    if std::env::var("PYTORCH_TEST_CUDA_MEM_LEAK_CHECK").is_ok_and(|v| v == "1") {
+        1
+    } else {
+        policy.sharding.num_procs_cpu.max(1)
+    }
 }
 
 /// The first times source that exists; a broken one is reported and skipped, so
 /// planning goes on (without times, every file is placed by its name's hash).
-fn load_times(settings: &Settings, explicit: Option<&Path>) -> FileTimes {
+pub fn load_times(settings: &Settings, explicit: Option<&Path>) -> FileTimes {
     let key = JobKey::from_env();
     let candidates: Vec<PathBuf> = match explicit {
         Some(path) => vec![path.to_path_buf()],

@@ -1,10 +1,16 @@
 //! `cargo xtask test` and `cargo xtask check`.
 
+use crate::plan::{PlanInputs, num_procs};
+use crate::selection::{Resolved, SelectArgs, resolve};
 use anyhow::{Context, Result};
 use clap::Args;
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::SystemTime;
+use torch_harness::plan::Plan;
+use torch_harness::settings::var;
+use torch_harness::times::FileTimes;
 
 #[derive(Args)]
 pub struct TestArgs {
@@ -12,7 +18,18 @@ pub struct TestArgs {
     #[arg(long, value_name = "I/N")]
     shard: Option<String>,
     #[command(flatten)]
-    plan: crate::plan::PlanInputs,
+    plan: PlanInputs,
+    #[command(flatten)]
+    select: SelectArgs,
+    /// Passed to pytest as `-k EXPR`.
+    #[arg(short = 'k', long = "pytest-k-expr", value_name = "EXPR")]
+    pytest_k: Option<String>,
+    /// Keep running after a failing case (and, inside a case, after a failing test).
+    #[arg(long, alias = "keep-going")]
+    continue_through_error: bool,
+    /// Print the selection, its filterset, the plan and the nextest command; run nothing.
+    #[arg(long)]
+    dry_run: bool,
     /// Arguments for `cargo nextest run`, after `--`.
     #[arg(last = true)]
     nextest_args: Vec<String>,
@@ -20,40 +37,89 @@ pub struct TestArgs {
 
 pub fn run(args: TestArgs) -> Result<ExitCode> {
     let root = crate::workspace::root();
+    let resolved = resolve(&args.select)?;
+    let target = crate::workspace::target_dir(&root);
     let mut nextest = Command::new(crate::workspace::cargo());
-    nextest
-        .current_dir(&root)
-        .args([
-            "nextest",
-            "run",
-            "--profile",
-            "ci",
-            "--package",
-            "torch-suite",
-        ])
-        .args(&args.nextest_args);
-    match std::env::var_os("PYTORCH_ROOT") {
-        Some(checkout) => eprintln!("running the checkout at {}", checkout.to_string_lossy()),
-        None => {
-            let python = crate::setup::demo_python(&root)?;
-            nextest.env("PYTHON", python);
-            eprintln!(
-                "running the embedded demo ({})",
-                root.join("demo").display()
-            );
+    nextest.current_dir(&root).args([
+        "nextest",
+        "run",
+        "--profile",
+        "ci",
+        "--package",
+        "torch-suite",
+    ]);
+
+    let times = crate::plan::load_times(&resolved.settings, args.plan.times.as_deref());
+    let (plan, cases) = match &args.shard {
+        Some(shard) => {
+            let (i, n) = crate::plan::parse_shard(shard)?;
+            let mut plan = crate::plan::compute(&resolved, n, &times, args.plan.threads)?;
+            plan.selected_shard = Some(i);
+            let json = serde_json::to_vec_pretty(&plan)?;
+            let path = write_keyed(
+                &target.join("torch-harness/plans"),
+                &format!("shard-{i}-of-{n}"),
+                "json",
+                &json,
+            )?;
+            nextest.env(var::PLAN, &path);
+            let cases = plan.selected_cases().unwrap_or_default().to_vec();
+            (Some(plan), cases)
         }
+        None => {
+            if let Some(filterset) = &resolved.filterset {
+                nextest.args(["-E", filterset]);
+            }
+            let cases = resolved.selected.iter().map(|d| d.case.name()).collect();
+            (None, cases)
+        }
+    };
+    let tool_config = write_tool_config(&resolved, &times, &cases, &target)?;
+    nextest
+        .arg("--tool-config-file")
+        .arg(format!("xtask:{}", tool_config.display()));
+    let user_threads = args
+        .nextest_args
+        .iter()
+        .any(|a| a == "-j" || a.starts_with("--test-threads") || a.starts_with("-j"));
+    if !user_threads {
+        let threads = args
+            .plan
+            .threads
+            .unwrap_or_else(|| num_procs(&resolved.policy));
+        nextest.arg(format!("--test-threads={threads}"));
     }
-    if let Some(shard) = &args.shard {
-        let (i, n) = crate::plan::parse_shard(shard)?;
-        let path = write_plan(&root, i, n, &args.plan)?;
-        eprintln!("shard {i}/{n}: plan {}", path.display());
-        nextest.env(torch_harness::settings::var::PLAN, path);
+    if args.continue_through_error {
+        nextest
+            .arg("--no-fail-fast")
+            .env("CONTINUE_THROUGH_ERROR", "1");
+    }
+    if let Some(expr) = &args.pytest_k {
+        nextest.env(var::PYTEST_K, expr);
+    }
+    nextest.args(&args.nextest_args);
+
+    if args.dry_run {
+        dry_run(&resolved, plan.as_ref(), &cases, &nextest);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if std::env::var_os(var::PYTORCH_ROOT).is_none() {
+        let python = crate::setup::demo_python(&root)?;
+        nextest.env(var::PYTHON, python);
+        eprintln!(
+            "running the embedded demo ({})",
+            root.join("demo").display()
+        );
+    } else {
+        eprintln!(
+            "running the checkout at {}",
+            resolved.settings.root.display()
+        );
     }
     let started = SystemTime::now();
     let status = nextest
         .status()
         .context("cannot start `cargo nextest`; install cargo-nextest")?;
-    let target = crate::workspace::target_dir(&root);
     eprintln!("JUnit: {}", target.join("nextest/ci/junit.xml").display());
     if let Some(run) = newest_run(&target.join("torch-harness/runs"), started) {
         eprintln!("logs and reports: {}", run.display());
@@ -61,19 +127,129 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
     Ok(exit_code(status))
 }
 
-/// Computes the plan, marks shard `i` as this machine's, and writes it under target/.
-fn write_plan(
-    root: &Path,
-    i: usize,
-    n: usize,
-    inputs: &crate::plan::PlanInputs,
+fn dry_run(resolved: &Resolved, plan: Option<&Plan>, cases: &[String], nextest: &Command) {
+    println!("{} cases selected", resolved.selected.len());
+    match &resolved.filterset {
+        Some(f) => println!("filterset: {f}"),
+        None => println!("filterset: all (no selection flags narrow the run)"),
+    }
+    if let Some(plan) = plan {
+        for shard in &plan.shards {
+            let mark = if Some(shard.shard) == plan.selected_shard {
+                " <- this machine"
+            } else {
+                ""
+            };
+            println!(
+                "shard {}/{}: {:.0} s predicted, {} cases{mark}",
+                shard.shard,
+                plan.shards.len(),
+                shard.predicted_seconds,
+                shard.cases.len()
+            );
+        }
+        println!(
+            "lower bound {:.0} s; longest shard / lower bound = {:.3}",
+            plan.lower_bound_seconds,
+            plan.longest_over_lower_bound()
+        );
+    }
+    for case in cases {
+        println!("    {case}");
+    }
+    let mut line = String::new();
+    for (k, v) in nextest.get_envs() {
+        if let Some(v) = v {
+            let _ = write!(line, "{}={} ", k.to_string_lossy(), v.to_string_lossy());
+        }
+    }
+    let _ = write!(line, "{}", nextest.get_program().to_string_lossy());
+    for arg in nextest.get_args() {
+        let arg = arg.to_string_lossy();
+        if arg.contains([' ', '(', '|', '&', '$', '\\']) {
+            let _ = write!(line, " '{arg}'");
+        } else {
+            let _ = write!(line, " {arg}");
+        }
+    }
+    println!("would run: {line}");
+}
+
+/// nextest settings that depend on the checkout: serial files run alone
+/// (`threads-required = "num-test-threads"`), and longer cases start first
+/// (priorities from the expected times; same-priority cases go by name).
+fn write_tool_config(
+    resolved: &Resolved,
+    times: &FileTimes,
+    cases: &[String],
+    target: &Path,
 ) -> Result<PathBuf> {
-    let mut plan = crate::plan::compute(n, inputs)?;
-    plan.selected_shard = Some(i);
-    let dir = crate::workspace::target_dir(root).join("torch-harness/plans");
-    std::fs::create_dir_all(&dir)?;
-    let path = dir.join(format!("shard-{i}-of-{n}.json"));
-    std::fs::write(&path, serde_json::to_vec_pretty(&plan)?)?;
+    let policy = &resolved.policy;
+    let serial_everything = resolved.config.everything_serial();
+    let seconds = |case: &str| -> Option<f64> {
+        let parsed = torch_harness::case::PythonCase::parse(case).ok()?;
+        let module = parsed.module.as_str();
+        let t = times
+            .get(module)
+            .or_else(|| policy.expected_seconds.get(module))
+            .copied()?;
+        Some(t / f64::from(parsed.piece.map_or(1, |p| p.count)))
+    };
+    let longest = cases.iter().filter_map(|c| seconds(c)).fold(0.0, f64::max);
+    let mut by_priority: std::collections::BTreeMap<i32, Vec<&String>> = Default::default();
+    let mut serial = Vec::new();
+    for case in cases {
+        if let Some(t) = seconds(case).filter(|_| longest > 0.0) {
+            // 1..=100, growing with the log of the expected time.
+            let p = 1 + (99.0 * (1.0 + t).ln() / (1.0 + longest).ln()).round() as i32;
+            by_priority.entry(p).or_default().push(case);
+        }
+        let module = torch_harness::case::PythonCase::parse(case)
+            .map(|c| c.module.as_str().to_string())
+            .unwrap_or_default();
+        if serial_everything || policy.must_serial(&module) {
+            serial.push(case);
+        }
+    }
+    let exact = |names: &[&String]| {
+        names
+            .iter()
+            .map(|n| format!("test(={n})"))
+            .collect::<Vec<_>>()
+            .join(" | ")
+    };
+    let mut toml = String::from("# Written by `cargo xtask test`; regenerated on every run.\n");
+    if !serial.is_empty() {
+        let _ = write!(
+            toml,
+            "\n[[profile.default.overrides]]\nfilter = {:?}\nthreads-required = \"num-test-threads\"\n",
+            exact(&serial)
+        );
+    }
+    for (priority, names) in by_priority.iter().rev() {
+        let _ = write!(
+            toml,
+            "\n[[profile.default.overrides]]\nfilter = {:?}\npriority = {priority}\n",
+            exact(names)
+        );
+    }
+    write_keyed(
+        &target.join("torch-harness/tool-configs"),
+        "tool-config",
+        "toml",
+        toml.as_bytes(),
+    )
+}
+
+/// Writes `bytes` to `<dir>/<stem>-<hash of bytes>.<ext>`: runs with different
+/// selections at the same time never read each other's file.
+fn write_keyed(dir: &Path, stem: &str, ext: &str, bytes: &[u8]) -> Result<PathBuf> {
+    let hash = torch_harness::plan::stable_hash(&String::from_utf8_lossy(bytes));
+    let path = dir.join(format!("{stem}-{hash:016x}.{ext}"));
+    std::fs::create_dir_all(dir)?;
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, &path)?;
     Ok(path)
 }
 

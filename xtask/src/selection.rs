@@ -1,0 +1,132 @@
+//! run_test.py's selection flags on the command line, resolved against the checkout.
+
+use anyhow::Result;
+use clap::Args;
+use torch_harness::case::TestModule;
+use torch_harness::discover::python::{Discovered, discover};
+use torch_harness::policy::Policy;
+use torch_harness::select::Selection;
+use torch_harness::settings::Settings;
+use torch_harness::test_config::TestConfig;
+
+#[derive(Args, Clone, Default)]
+pub struct SelectArgs {
+    /// Test modules or folders to run (`test_nn`, `nn/test_pooling.py`, `distributed`).
+    #[arg(short, long, num_args = 1.., value_name = "TESTS")]
+    include: Vec<String>,
+    /// Prefixes to leave out (`-x test_jit` also drops `test_jit_fuser_te`).
+    #[arg(short = 'x', long, num_args = 1.., value_name = "TESTS")]
+    exclude: Vec<String>,
+    /// Only CORE_TEST_LIST.
+    #[arg(long)]
+    core: bool,
+    /// Only files whose name contains `jit`.
+    #[arg(long)]
+    jit: bool,
+    /// Only distributed/ files.
+    #[arg(long)]
+    distributed_tests: bool,
+    /// Only functorch/ files.
+    #[arg(long)]
+    functorch: bool,
+    /// Only dynamo/ files.
+    #[arg(long)]
+    include_dynamo_core_tests: bool,
+    /// Only inductor/ files.
+    #[arg(long)]
+    include_inductor_core_tests: bool,
+    /// Only onnx/ files (left out otherwise).
+    #[arg(long)]
+    onnx: bool,
+    /// Run test_xpu and drop the XPU blocklist.
+    #[arg(long)]
+    xpu: bool,
+    /// Only test_openreg (left out otherwise).
+    #[arg(long)]
+    openreg: bool,
+    #[arg(long)]
+    exclude_jit_executor: bool,
+    #[arg(long)]
+    exclude_torch_export_tests: bool,
+    #[arg(long)]
+    exclude_aot_dispatch_tests: bool,
+    #[arg(long)]
+    exclude_distributed_tests: bool,
+    #[arg(long)]
+    exclude_inductor_tests: bool,
+    #[arg(long)]
+    exclude_quantization_tests: bool,
+}
+
+impl SelectArgs {
+    /// The flags on top of what TEST_CONFIG's CI job passes (`.ci/pytorch/test.sh`).
+    fn selection(&self, config: Option<Selection>) -> Selection {
+        let base = config.unwrap_or_default();
+        let mut include = base.include;
+        include.extend(self.include.iter().cloned());
+        let mut exclude = base.exclude;
+        exclude.extend(self.exclude.iter().cloned());
+        Selection {
+            include,
+            exclude,
+            jit: base.jit || self.jit,
+            distributed_tests: base.distributed_tests || self.distributed_tests,
+            core: base.core || self.core,
+            include_dynamo_core_tests: base.include_dynamo_core_tests
+                || self.include_dynamo_core_tests,
+            include_inductor_core_tests: base.include_inductor_core_tests
+                || self.include_inductor_core_tests,
+            functorch: base.functorch || self.functorch,
+            onnx: base.onnx || self.onnx,
+            xpu: base.xpu || self.xpu,
+            openreg: base.openreg || self.openreg,
+            exclude_jit_executor: base.exclude_jit_executor || self.exclude_jit_executor,
+            exclude_torch_export_tests: base.exclude_torch_export_tests
+                || self.exclude_torch_export_tests,
+            exclude_aot_dispatch_tests: base.exclude_aot_dispatch_tests
+                || self.exclude_aot_dispatch_tests,
+            exclude_distributed_tests: base.exclude_distributed_tests
+                || self.exclude_distributed_tests,
+            exclude_inductor_tests: base.exclude_inductor_tests || self.exclude_inductor_tests,
+            exclude_quantization_tests: base.exclude_quantization_tests
+                || self.exclude_quantization_tests,
+        }
+    }
+}
+
+/// The checkout, its policy and what the flags select from it.
+pub struct Resolved {
+    pub settings: Settings,
+    pub policy: Policy,
+    pub config: TestConfig,
+    /// The runnable cases the selection keeps (whole files).
+    pub selected: Vec<Discovered>,
+    /// The selection as a nextest filterset; None when it keeps every case.
+    pub filterset: Option<String>,
+}
+
+pub fn resolve(args: &SelectArgs) -> Result<Resolved> {
+    let settings = Settings::from_env();
+    let policy = Policy::load(&settings.manifests, &settings.root)?;
+    let found: Vec<Discovered> = discover(&settings.root, &policy)?
+        .into_iter()
+        .filter(|d| d.ignored.is_none())
+        .collect();
+    let modules: Vec<TestModule> = found.iter().map(|d| d.case.module.clone()).collect();
+    let config = TestConfig::from_env();
+    let from_config = config.selection(|m| modules.iter().any(|x| x.as_str() == m));
+    let selection = args.selection(from_config);
+    let kept = selection.apply(&modules, &policy)?;
+    let filterset = selection.filterset(&modules, &policy)?;
+    let selected = found
+        .into_iter()
+        .filter(|d| kept.contains(&d.case.module))
+        .collect();
+    Ok(Resolved {
+        settings,
+        policy,
+        config,
+        selected,
+        filterset,
+    })
+}

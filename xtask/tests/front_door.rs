@@ -1,0 +1,161 @@
+//! The xtask front door: selection flags as filtersets, and plans on PyTorch's times.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn clean(mut cmd: Command) -> Command {
+    for (key, _) in std::env::vars_os() {
+        let key_text = key.to_string_lossy();
+        if key_text.starts_with("NEXTEST")
+            || [
+                "PYTORCH_ROOT",
+                "TEST_CONFIG",
+                "BUILD_ENVIRONMENT",
+                "JOB_NAME",
+                "TORCH_HARNESS_PLAN",
+            ]
+            .contains(&key_text.as_ref())
+        {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.current_dir(workspace());
+    cmd
+}
+
+fn ok(output: Output) -> String {
+    assert!(
+        output.status.success(),
+        "stdout:\n{}\nstderr:\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// (filterset, cases) from `cargo xtask test --dry-run <flags>`.
+fn dry_run(flags: &[&str]) -> (Option<String>, BTreeSet<String>) {
+    let mut cmd = clean(Command::new(env!("CARGO_BIN_EXE_xtask")));
+    cmd.args(["test", "--dry-run"]).args(flags);
+    let out = ok(cmd.output().unwrap());
+    let filterset = out
+        .lines()
+        .find_map(|l| l.strip_prefix("filterset: "))
+        .filter(|f| !f.starts_with("all"))
+        .map(String::from);
+    let cases = out
+        .lines()
+        .filter_map(|l| l.strip_prefix("    "))
+        .map(String::from)
+        .collect();
+    (filterset, cases)
+}
+
+/// What nextest lists for `filterset` in the Python harness.
+fn nextest_lists(filterset: &str) -> BTreeSet<String> {
+    let mut cmd = clean(Command::new(env!("CARGO")));
+    cmd.args([
+        "nextest",
+        "list",
+        "--package",
+        "torch-suite",
+        "-E",
+        filterset,
+    ]);
+    ok(cmd.output().unwrap())
+        .lines()
+        .filter_map(|l| l.strip_prefix("torch-suite::python "))
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn selection_flags_and_their_filterset_pick_the_same_cases() {
+    for flags in [
+        &["-x", "distributed", "test_nn"][..],
+        &["--core"],
+        &["--distributed-tests"],
+        &["-i", "nn", "test_ops.py"],
+        &["--exclude-distributed-tests", "--exclude-inductor-tests"],
+    ] {
+        let (filterset, cases) = dry_run(flags);
+        let filterset = filterset.unwrap_or_else(|| panic!("{flags:?} narrows the run"));
+        assert!(!cases.is_empty(), "{flags:?}");
+        assert_eq!(nextest_lists(&filterset), cases, "{flags:?}: {filterset}");
+    }
+    // run_test.py's prefix rule: -x test_nn does not keep test_nn's neighbours by accident,
+    // and --core keeps only CORE_TEST_LIST.
+    let (_, core) = dry_run(&["--core"]);
+    assert_eq!(
+        core,
+        ["test_autograd", "test_nn", "test_ops", "test_torch"]
+            .map(String::from)
+            .into()
+    );
+    let (_, dist) = dry_run(&["--distributed-tests"]);
+    assert!(
+        dist.iter().all(|c| c.starts_with("distributed::")),
+        "{dist:?}"
+    );
+}
+
+#[test]
+fn an_unknown_include_is_a_clear_error() {
+    let mut cmd = clean(Command::new(env!("CARGO_BIN_EXE_xtask")));
+    let output = cmd
+        .args(["test", "--dry-run", "-i", "test_nope"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(err.contains("--include test_nope"), "{err}");
+}
+
+#[test]
+fn plans_on_pytorchs_times_are_within_two_percent_of_the_lower_bound() {
+    let data = workspace().join("../shared/data/pytorch-test-times.json");
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&data).unwrap()).unwrap();
+    let env = "linux-jammy-cuda13.0-py3.10-gcc11";
+    let checkout = tempfile::tempdir().unwrap();
+    let files = json[env]["default"].as_object().unwrap();
+    for name in files.keys() {
+        let path = checkout.path().join("test").join(format!("{name}.py"));
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, "").unwrap();
+    }
+    for shards in [5, 10, 20] {
+        let mut cmd = clean(Command::new(env!("CARGO_BIN_EXE_xtask")));
+        cmd.args(["plan", "--shards", &shards.to_string(), "--json", "--times"])
+            .arg(&data)
+            .env("PYTORCH_ROOT", checkout.path())
+            .env("BUILD_ENVIRONMENT", env)
+            .env("TEST_CONFIG", "default");
+        let plan: serde_json::Value = serde_json::from_str(&ok(cmd.output().unwrap())).unwrap();
+        let lower = plan["lower_bound_seconds"].as_f64().unwrap();
+        let shards_json = plan["shards"].as_array().unwrap();
+        assert_eq!(shards_json.len(), shards);
+        let longest = shards_json
+            .iter()
+            .map(|s| s["predicted_seconds"].as_f64().unwrap())
+            .fold(0.0, f64::max);
+        assert!(
+            longest <= 1.02 * lower,
+            "{shards} shards: {longest} vs {lower}"
+        );
+        let mut seen = BTreeSet::new();
+        for (i, shard) in shards_json.iter().enumerate() {
+            assert_eq!(shard["shard"], i + 1);
+            for case in shard["cases"].as_array().unwrap() {
+                assert!(
+                    seen.insert(case.as_str().unwrap().to_string()),
+                    "{case} twice"
+                );
+            }
+        }
+    }
+}
