@@ -21,6 +21,12 @@ pub struct TestArgs {
     plan: PlanInputs,
     #[command(flatten)]
     select: SelectArgs,
+    /// Run every test under torch.compile with dynamo (PYTORCH_TEST_WITH_DYNAMO=1).
+    #[arg(long, conflicts_with = "inductor")]
+    dynamo: bool,
+    /// Run every test under torch.compile with inductor (PYTORCH_TEST_WITH_INDUCTOR=1).
+    #[arg(long)]
+    inductor: bool,
     /// Passed to pytest as `-k EXPR`.
     #[arg(short = 'k', long = "pytest-k-expr", value_name = "EXPR")]
     pytest_k: Option<String>,
@@ -97,6 +103,12 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
     if let Some(expr) = &args.pytest_k {
         nextest.env(var::PYTEST_K, expr);
     }
+    if args.dynamo {
+        nextest.env("PYTORCH_TEST_WITH_DYNAMO", "1");
+    }
+    if args.inductor {
+        nextest.env("PYTORCH_TEST_WITH_INDUCTOR", "1");
+    }
     nextest.args(&args.nextest_args);
 
     if args.dry_run {
@@ -157,20 +169,27 @@ fn dry_run(resolved: &Resolved, plan: Option<&Plan>, cases: &[String], nextest: 
     for case in cases {
         println!("    {case}");
     }
+    let quote = |text: &str| {
+        if text.contains([' ', '(', '|', '&', '$', '\\', '\'']) {
+            format!("'{}'", text.replace('\'', r"'\''"))
+        } else {
+            text.to_string()
+        }
+    };
     let mut line = String::new();
     for (k, v) in nextest.get_envs() {
         if let Some(v) = v {
-            let _ = write!(line, "{}={} ", k.to_string_lossy(), v.to_string_lossy());
+            let _ = write!(
+                line,
+                "{}={} ",
+                k.to_string_lossy(),
+                quote(&v.to_string_lossy())
+            );
         }
     }
     let _ = write!(line, "{}", nextest.get_program().to_string_lossy());
     for arg in nextest.get_args() {
-        let arg = arg.to_string_lossy();
-        if arg.contains([' ', '(', '|', '&', '$', '\\']) {
-            let _ = write!(line, " '{arg}'");
-        } else {
-            let _ = write!(line, " {arg}");
-        }
+        let _ = write!(line, " {}", quote(&arg.to_string_lossy()));
     }
     println!("would run: {line}");
 }
