@@ -11,7 +11,7 @@ use crate::launch::{Launch, Mode, RunContext};
 use crate::plan::Plan;
 use crate::policy::Policy;
 use crate::probe;
-use crate::process;
+use crate::process::{self, Ended, Limits};
 use crate::record::{self, Record};
 use crate::settings::{Settings, var};
 use crate::test_config::TestConfig;
@@ -19,6 +19,7 @@ use crate::verdict::Verdict;
 use libtest_mimic::{Arguments, Failed, Trial};
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// The kinds of case, one test binary each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -206,8 +207,28 @@ fn run_python(cx: &Context, case: &PythonCase) -> Result<(), Failed> {
     let launch =
         Launch::python(case, settings, &cx.policy, &ctx).map_err(|e| fail(e.to_string()))?;
     eprintln!("torch-harness: {name}: {}", launch.command_line());
-    let finished = process::run(&launch).map_err(|e| fail(e.to_string()))?;
-    let verdict = Verdict::from_status(finished.status);
+    let expected = expected_seconds(cx, case);
+    let limits = Limits {
+        timeout: cx.policy.timeouts.limit(expected, ctx.config.is_slow()),
+        grace: Duration::from_secs_f64(cx.policy.timeouts.grace_seconds.max(0.0)),
+    };
+    let finished = process::run(&launch, limits).map_err(|e| fail(e.to_string()))?;
+    if finished.leftovers > 0 {
+        eprintln!(
+            "torch-harness: {name}: ended {} process(es) it left behind",
+            finished.leftovers
+        );
+    }
+    let verdict = match finished.ended {
+        Some(Ended::TimedOut) => Verdict::TimedOut {
+            after_seconds: finished.wall.as_secs_f64(),
+            expected_seconds: expected,
+        },
+        Some(Ended::Interrupted(signal)) => Verdict::Interrupted {
+            signal: signal.as_str().to_string(),
+        },
+        None => Verdict::from_status(finished.status),
+    };
     let record = Record {
         case: &name,
         attempt: ctx.attempt,
@@ -230,6 +251,20 @@ fn run_python(cx: &Context, case: &PythonCase) -> Result<(), Failed> {
             launch.log_path().display()
         )))
     }
+}
+
+/// The case's expected seconds: from the shard plan when there is one, else the
+/// policy's expected seconds for the file, shared among its pieces.
+fn expected_seconds(cx: &Context, case: &PythonCase) -> Option<f64> {
+    let name = case.name();
+    let planned = std::env::var_os(var::PLAN)
+        .and_then(|path| std::fs::read(path).ok())
+        .and_then(|bytes| serde_json::from_slice::<Plan>(&bytes).ok())
+        .and_then(|plan| plan.case_seconds.get(&name).copied());
+    planned.or_else(|| {
+        let whole = cx.policy.expected_seconds.get(case.module.as_str())?;
+        Some(whole / f64::from(case.piece.map_or(1, |p| p.count)))
+    })
 }
 
 /// pytest mode when the interpreter has pytest, as PyTorch's runner defaults to;

@@ -28,6 +28,10 @@ pub struct Launch {
     pub cwd: PathBuf,
     /// Set on top of the inherited environment.
     pub env: Vec<(String, String)>,
+    /// Removed from the inherited environment.
+    pub env_remove: Vec<String>,
+    /// Unique to this attempt; marks the processes that belong to it.
+    pub token: String,
     /// This attempt's folder: its log, reports and record.
     pub dir: PathBuf,
 }
@@ -123,11 +127,13 @@ impl Launch {
         // Unbuffered, so a crash loses no output and the log streams as it happens.
         env.push(("PYTHONUNBUFFERED".into(), "1".into()));
         Ok(Launch {
+            token: format!("{name}#{:016x}", random_u64()),
             case: name,
             program: settings.python.clone(),
             args,
             cwd: settings.root.join("test"),
             env,
+            env_remove: Vec::new(),
             dir,
         })
     }

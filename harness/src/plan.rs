@@ -11,6 +11,7 @@
 
 use crate::case::{Piece, PythonCase, TestModule};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// A file to place.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,6 +41,9 @@ pub struct Plan {
     /// The shard this machine runs, when the plan was written for one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub selected_shard: Option<usize>,
+    /// Expected seconds of each case with a known time (the harness's timeouts).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub case_seconds: BTreeMap<String, f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -256,6 +260,10 @@ fn plan_with(files: &[PlanFile], cfg: &PlanConfig, lower: f64, parallel: f64, se
             .total_cmp(&a.seconds.unwrap_or(0.0))
             .then_with(|| a.name.cmp(&b.name))
     });
+    let case_seconds: BTreeMap<String, f64> = known
+        .iter()
+        .filter_map(|item| Some((item.name.clone(), item.seconds?)))
+        .collect();
     let mut loads = vec![
         Load {
             serial: 0.0,
@@ -296,6 +304,7 @@ fn plan_with(files: &[PlanFile], cfg: &PlanConfig, lower: f64, parallel: f64, se
             })
             .collect(),
         selected_shard: None,
+        case_seconds,
     }
 }
 

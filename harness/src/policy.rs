@@ -186,6 +186,25 @@ impl Default for Timeouts {
     }
 }
 
+impl Timeouts {
+    /// An attempt's limit: a multiple of the expected time (larger under a slow
+    /// config), never below the floor; for an unknown time, the policy's limit if any.
+    pub fn limit(&self, expected: Option<f64>, slow: bool) -> Option<std::time::Duration> {
+        let seconds = match expected {
+            Some(e) => {
+                let factor = if slow {
+                    self.slow_config_multiplier
+                } else {
+                    self.expected_time_multiplier
+                };
+                (e * factor).max(self.floor_seconds)
+            }
+            None => self.unknown_time_seconds?,
+        };
+        std::time::Duration::try_from_secs_f64(seconds).ok()
+    }
+}
+
 impl Policy {
     /// Loads every `*.toml` of `manifests` (sorted by name), then the checkout's overlay
     /// if it has one.
@@ -352,6 +371,23 @@ mod tests {
         assert!(policy.is_run_parallel_blocklisted("distributed/fsdp/test_fsdp_core"));
         assert!(!policy.must_serial("test_ops"));
         assert!(policy.skips_pytest_retries("test_public_bindings"));
+    }
+
+    #[test]
+    fn timeouts_scale_with_the_expected_time() {
+        let t = Timeouts {
+            floor_seconds: 60.0,
+            ..Timeouts::default()
+        };
+        assert_eq!(t.limit(Some(100.0), false).unwrap().as_secs(), 300);
+        assert_eq!(t.limit(Some(100.0), true).unwrap().as_secs(), 600);
+        assert_eq!(t.limit(Some(1.0), false).unwrap().as_secs(), 60);
+        assert_eq!(t.limit(None, false), None);
+        let bounded = Timeouts {
+            unknown_time_seconds: Some(3600.0),
+            ..t
+        };
+        assert_eq!(bounded.limit(None, false).unwrap().as_secs(), 3600);
     }
 
     #[test]

@@ -1,18 +1,59 @@
-//! Runs a launch: the child stays in the harness's process group (so nextest's group
-//! signals reach it), its output streams through to ours and into the attempt's log.
+//! Runs a launch and leaves nothing behind.
+//!
+//! The child stays in the harness's process group, so nextest's group signals reach
+//! it. The harness is a child subreaper, so descendants that leave the group (a
+//! `setsid` worker, torchrun's ranks) are re-parented to it rather than to init, and it
+//! forwards SIGTERM, SIGINT, SIGHUP and SIGQUIT to all of them. On every way out (exit,
+//! timeout, signal) whatever is left of the tree gets SIGTERM, a grace period, then
+//! SIGKILL, and is reaped. Output streams through to ours and into the attempt's log.
 
 use crate::launch::Launch;
+use nix::sys::signal::{Signal, kill};
+use nix::sys::wait::{WaitPidFlag, waitpid};
+use nix::unistd::Pid;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{Read, Write};
 use std::path::PathBuf;
-use std::process::{Command, ExitStatus, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
+
+/// The signals torchrun handles by default, which the harness forwards too.
+const FORWARDED: [Signal; 4] = [
+    Signal::SIGTERM,
+    Signal::SIGINT,
+    Signal::SIGHUP,
+    Signal::SIGQUIT,
+];
+const POLL: Duration = Duration::from_millis(20);
+/// Set in every case's environment, so its processes can be told from other cases'.
+pub const TOKEN_VAR: &str = "TORCH_HARNESS_CASE_TOKEN";
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Limits {
+    /// Wall-clock limit of the attempt, if any.
+    pub timeout: Option<Duration>,
+    /// Between the polite signal and SIGKILL.
+    pub grace: Duration,
+}
+
+/// Why the harness ended the child instead of waiting for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    TimedOut,
+    /// The harness itself received this signal (nextest's timeout or Ctrl-C).
+    Interrupted(Signal),
+}
 
 #[derive(Debug)]
 pub struct Finished {
     pub status: ExitStatus,
     pub wall: Duration,
+    pub ended: Option<Ended>,
+    /// Descendants still alive when the child exited, which the harness ended.
+    pub leftovers: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -31,7 +72,33 @@ pub enum RunError {
     Wait(std::io::Error),
 }
 
-pub fn run(launch: &Launch) -> Result<Finished, RunError> {
+/// The last forwarded signal the harness received (0: none).
+fn pending() -> &'static Arc<AtomicUsize> {
+    static PENDING: OnceLock<Arc<AtomicUsize>> = OnceLock::new();
+    PENDING.get_or_init(|| {
+        let flag = Arc::new(AtomicUsize::new(0));
+        // Become the reaper of orphaned descendants; best effort on kernels without it.
+        let _ = nix::sys::prctl::set_child_subreaper(true);
+        for signal in FORWARDED {
+            let _ = signal_hook::flag::register_usize(
+                signal as i32,
+                Arc::clone(&flag),
+                signal as usize,
+            );
+        }
+        flag
+    })
+}
+
+fn take_signal() -> Option<Signal> {
+    let raw = pending().swap(0, Ordering::SeqCst);
+    (raw != 0)
+        .then(|| Signal::try_from(raw as i32).ok())
+        .flatten()
+}
+
+pub fn run(launch: &Launch, limits: Limits) -> Result<Finished, RunError> {
+    pending();
     let prepare = |path: PathBuf| move |source| RunError::Prepare { path, source };
     std::fs::create_dir_all(&launch.dir).map_err(prepare(launch.dir.clone()))?;
     let log_path = launch.log_path();
@@ -47,18 +114,24 @@ pub fn run(launch: &Launch) -> Result<Finished, RunError> {
     let log = Arc::new(Mutex::new(log));
 
     let started = Instant::now();
-    let mut child = Command::new(&launch.program)
+    let mut command = Command::new(&launch.program);
+    command
         .args(&launch.args)
         .current_dir(&launch.cwd)
         .envs(launch.env.iter().map(|(k, v)| (k, v)))
+        .env(TOKEN_VAR, &launch.token)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|source| RunError::Spawn {
-            program: launch.program.clone(),
-            source,
-        })?;
+        .stderr(Stdio::piped());
+    for name in &launch.env_remove {
+        command.env_remove(name);
+    }
+    let mut child = command.spawn().map_err(|source| RunError::Spawn {
+        program: launch.program.clone(),
+        source,
+    })?;
+    let pid = child.id() as i32;
+    supervised().lock().map(|mut s| s.insert(pid)).ok();
     let copiers = [
         child
             .stdout
@@ -69,14 +142,162 @@ pub fn run(launch: &Launch) -> Result<Finished, RunError> {
             .take()
             .map(|err| tee(err, std::io::stderr(), Arc::clone(&log))),
     ];
-    let status = child.wait().map_err(RunError::Wait)?;
+    let outcome = supervise(&mut child, &launch.token, started, limits);
+    supervised().lock().map(|mut s| s.remove(&pid)).ok();
+    let (status, ended) = outcome?;
+    let leftovers = end_tree(&launch.token, limits.grace);
     for copier in copiers.into_iter().flatten() {
         let _ = copier.join();
     }
     Ok(Finished {
         status,
         wall: started.elapsed(),
+        ended,
+        leftovers,
     })
+}
+
+/// Waits for the child while watching the clock and the harness's signals.
+fn supervise(
+    child: &mut Child,
+    token: &str,
+    started: Instant,
+    limits: Limits,
+) -> Result<(ExitStatus, Option<Ended>), RunError> {
+    let pid = Pid::from_raw(child.id() as i32);
+    let mut ended = None;
+    let mut kill_at: Option<Instant> = None;
+    loop {
+        if let Some(status) = child.try_wait().map_err(RunError::Wait)? {
+            return Ok((status, ended));
+        }
+        if let Some(signal) = take_signal() {
+            // The child shares our group, but descendants in other sessions do not.
+            let _ = kill(pid, signal);
+            signal_tree(token, signal);
+            ended = Some(Ended::Interrupted(signal));
+            kill_at.get_or_insert(Instant::now() + limits.grace);
+        }
+        if ended.is_none() && limits.timeout.is_some_and(|t| started.elapsed() >= t) {
+            // SIGINT first, as run_test.py does, so pytest still writes its XML.
+            let _ = kill(pid, Signal::SIGINT);
+            ended = Some(Ended::TimedOut);
+            kill_at = Some(Instant::now() + limits.grace);
+        }
+        if kill_at.is_some_and(|at| Instant::now() >= at) {
+            let _ = kill(pid, Signal::SIGKILL);
+            signal_tree(token, Signal::SIGKILL);
+        }
+        std::thread::sleep(POLL);
+    }
+}
+
+/// Ends every remaining process of the case: SIGTERM, up to `grace` for them to go,
+/// SIGKILL. Returns how many there were.
+fn end_tree(token: &str, grace: Duration) -> usize {
+    reap();
+    let found = case_processes(token).len();
+    if found == 0 {
+        return 0;
+    }
+    signal_tree(token, Signal::SIGTERM);
+    let deadline = Instant::now() + grace;
+    while Instant::now() < deadline {
+        reap();
+        if case_processes(token).is_empty() {
+            return found;
+        }
+        std::thread::sleep(POLL);
+    }
+    signal_tree(token, Signal::SIGKILL);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline && !case_processes(token).is_empty() {
+        reap();
+        std::thread::sleep(POLL);
+    }
+    reap();
+    found
+}
+
+fn signal_tree(token: &str, signal: Signal) {
+    for pid in case_processes(token) {
+        let _ = kill(Pid::from_raw(pid), signal);
+    }
+}
+
+/// The harness's live descendants that belong to this case. Under nextest a harness
+/// process runs one case, so that is all of them; under `cargo test` several cases
+/// share the process, and a case's processes are the ones carrying its token.
+fn case_processes(token: &str) -> Vec<i32> {
+    let all = descendants(std::process::id() as i32);
+    if std::env::var_os("NEXTEST").is_some_and(|v| v == "1") {
+        return all;
+    }
+    let needle = format!("{TOKEN_VAR}={token}\0");
+    all.into_iter()
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/environ"))
+                .is_ok_and(|env| env.windows(needle.len()).any(|w| w == needle.as_bytes()))
+        })
+        .collect()
+}
+
+/// Direct children that a thread of this process is waiting for, which `reap` must
+/// leave to that thread.
+fn supervised() -> &'static Mutex<HashSet<i32>> {
+    static SUPERVISED: OnceLock<Mutex<HashSet<i32>>> = OnceLock::new();
+    SUPERVISED.get_or_init(Default::default)
+}
+
+/// Collects the exit status of adopted descendants (zombies whose parent is now the
+/// harness), so they do not linger.
+fn reap() {
+    let me = std::process::id() as i32;
+    let waited = supervised().lock().map(|s| s.clone()).unwrap_or_default();
+    for (pid, ppid, state) in processes() {
+        if ppid == me && state == 'Z' && !waited.contains(&pid) {
+            let _ = waitpid(Pid::from_raw(pid), Some(WaitPidFlag::WNOHANG));
+        }
+    }
+}
+
+/// (pid, parent pid, state) of every process, from /proc.
+fn processes() -> Vec<(i32, i32, char)> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|entry| {
+            let pid = entry.file_name().to_str()?.parse::<i32>().ok()?;
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            // The command name may hold spaces and parentheses: parse after the last ')'.
+            let (_, rest) = stat.rsplit_once(')')?;
+            let mut fields = rest.split_whitespace();
+            let state = fields.next()?.chars().next()?;
+            let ppid = fields.next()?.parse().ok()?;
+            Some((pid, ppid, state))
+        })
+        .collect()
+}
+
+/// Live (non-zombie) processes below `root`.
+pub fn descendants(root: i32) -> Vec<i32> {
+    let mut children: HashMap<i32, Vec<i32>> = HashMap::new();
+    for (pid, ppid, state) in processes() {
+        if state != 'Z' && state != 'X' {
+            children.entry(ppid).or_default().push(pid);
+        }
+    }
+    let mut found = Vec::new();
+    let mut stack = vec![root];
+    while let Some(pid) = stack.pop() {
+        for &child in children.get(&pid).map(Vec::as_slice).unwrap_or_default() {
+            found.push(child);
+            stack.push(child);
+        }
+    }
+    found
 }
 
 /// Copies `from` to `to` and the log until end of file. Writes are best-effort: a

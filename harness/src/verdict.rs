@@ -8,7 +8,7 @@ use std::process::ExitStatus;
 /// PyTorch's runner counts it as a pass.
 pub const NO_TESTS_COLLECTED: i32 = 5;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "verdict", rename_all = "snake_case")]
 pub enum Verdict {
     Passed,
@@ -20,6 +20,15 @@ pub enum Verdict {
     Crashed {
         signal: String,
         number: i32,
+    },
+    /// The harness ended it at its time limit.
+    TimedOut {
+        after_seconds: f64,
+        expected_seconds: Option<f64>,
+    },
+    /// The harness was told to stop (nextest's timeout, Ctrl-C) and ended it.
+    Interrupted {
+        signal: String,
     },
 }
 
@@ -51,6 +60,14 @@ impl Verdict {
             Verdict::Crashed { signal, number } => {
                 format!("crashed with {signal} (signal {number})")
             }
+            Verdict::TimedOut {
+                after_seconds,
+                expected_seconds,
+            } => match expected_seconds {
+                Some(e) => format!("timed out after {after_seconds:.0} s (expected {e:.0} s)"),
+                None => format!("timed out after {after_seconds:.0} s (no expected time)"),
+            },
+            Verdict::Interrupted { signal } => format!("interrupted by {signal}"),
         }
     }
 }
