@@ -1,0 +1,127 @@
+//! Real nextest ending a case whose tree has a grandchild in its own session: by
+//! `slow-timeout` with `terminate-after`, and by SIGINT to nextest (Ctrl-C).
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const TREE: &str = r#"import os, subprocess, sys, time
+sleeper = [sys.executable, "-c", "import time; time.sleep(600)"]
+orphan = subprocess.Popen(sleeper, start_new_session=True)
+with open(os.environ["PIDS_FILE"], "w") as f:
+    f.write(f"{os.getpid()} {orphan.pid}\n")
+time.sleep(600)
+"#;
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn nextest(checkout: &Path, pids: &Path, tool_config: Option<&Path>) -> Command {
+    let mut cmd = Command::new(env!("CARGO"));
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("NEXTEST") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.current_dir(workspace())
+        .args([
+            "nextest",
+            "run",
+            "--package",
+            "torch-suite",
+            "-E",
+            "test(=test_tree)",
+        ])
+        .env("PYTORCH_ROOT", checkout)
+        .env("PYTHON", "python3")
+        .env("TORCH_HARNESS_PYTEST", "0")
+        .env("TORCH_HARNESS_OUT", checkout.join("out"))
+        .env("PIDS_FILE", pids)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some(config) = tool_config {
+        cmd.arg("--tool-config-file")
+            .arg(format!("test:{}", config.display()));
+    }
+    cmd
+}
+
+fn setup() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("test")).unwrap();
+    std::fs::write(dir.path().join("test/test_tree.py"), TREE).unwrap();
+    let pids = dir.path().join("pids");
+    (dir, pids)
+}
+
+fn wait_for_pids(file: &Path) -> Vec<i32> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(text) = std::fs::read_to_string(file)
+            && text.ends_with('\n')
+        {
+            return text
+                .split_whitespace()
+                .map(|p| p.parse().unwrap())
+                .collect();
+        }
+        assert!(Instant::now() < deadline, "the case never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn assert_gone(pids: &[i32]) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let alive: Vec<i32> = pids
+            .iter()
+            .copied()
+            .filter(|p| {
+                std::fs::read_to_string(format!("/proc/{p}/stat")).is_ok_and(|s| {
+                    !s.rsplit_once(')')
+                        .is_some_and(|(_, r)| r.trim_start().starts_with('Z'))
+                })
+            })
+            .collect();
+        if alive.is_empty() {
+            return;
+        }
+        if Instant::now() >= deadline {
+            for p in &alive {
+                let _ = kill(Pid::from_raw(*p), Signal::SIGKILL);
+            }
+            panic!("survivors: {alive:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn slow_timeout_with_terminate_after_leaves_no_process() {
+    let (dir, pids) = setup();
+    let config = dir.path().join("tool.toml");
+    std::fs::write(
+        &config,
+        "[[profile.default.overrides]]\nfilter = 'test(=test_tree)'\nslow-timeout = { period = \"2s\", terminate-after = 1, grace-period = \"2s\" }\n",
+    )
+    .unwrap();
+    let out = nextest(dir.path(), &pids, Some(&config)).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("TIMEOUT"), "{stderr}");
+    assert_gone(&wait_for_pids(&pids));
+}
+
+#[test]
+fn sigint_to_nextest_leaves_no_process() {
+    let (dir, pids) = setup();
+    let child = nextest(dir.path(), &pids, None).spawn().unwrap();
+    let tree = wait_for_pids(&pids);
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGINT).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(!out.status.success());
+    assert_gone(&tree);
+}
