@@ -6,6 +6,7 @@
 //! Python start-up besides the test itself (and a cached environment probe).
 
 use crate::case::PythonCase;
+use crate::devices::{Devices, Lease};
 use crate::discover::python::{self, Discovered};
 use crate::launch::{Launch, Mode, RunContext};
 use crate::plan::Plan;
@@ -204,8 +205,12 @@ fn run_python(cx: &Context, case: &PythonCase) -> Result<(), Failed> {
         config: TestConfig::from_env(),
         pytest_k: std::env::var(var::PYTEST_K).ok().filter(|k| !k.is_empty()),
     };
-    let launch =
+    let mut launch =
         Launch::python(case, settings, &cx.policy, &ctx).map_err(|e| fail(e.to_string()))?;
+    let lease = lease_devices(settings).map_err(fail)?;
+    if let Some(lease) = &lease {
+        launch.env.push(lease.env());
+    }
     eprintln!("torch-harness: {name}: {}", launch.command_line());
     let expected = expected_seconds(cx, case);
     let limits = Limits {
@@ -236,6 +241,7 @@ fn run_python(cx: &Context, case: &PythonCase) -> Result<(), Failed> {
         wall_seconds: finished.wall.as_secs_f64(),
         command: launch.command_line(),
         cwd: &launch.cwd,
+        devices: lease.as_ref().map(Lease::names).unwrap_or_default(),
         log: launch.log_path(),
         reports: record::xml_reports(&launch.dir.join("test-reports")),
     };
@@ -251,6 +257,23 @@ fn run_python(cx: &Context, case: &PythonCase) -> Result<(), Failed> {
             launch.log_path().display()
         )))
     }
+}
+
+/// One device for the case when the machine has any; waits while all are held.
+fn lease_devices(settings: &Settings) -> Result<Option<Lease>, String> {
+    let devices = Devices::from_env().map_err(|e| e.to_string())?;
+    if devices.is_empty() {
+        return Ok(None);
+    }
+    let hint = std::env::var("NEXTEST_TEST_GLOBAL_SLOT")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let locks = settings.target_dir.join("torch-harness/locks");
+    devices
+        .lease_one(&locks, hint)
+        .map(Some)
+        .map_err(|e| format!("cannot lease a device under {}: {e}", locks.display()))
 }
 
 /// The case's expected seconds: from the shard plan when there is one, else the

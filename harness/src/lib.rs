@@ -2,6 +2,7 @@
 //! in `tests/` pick a kind of case and call [`harness::main`].
 
 pub mod case;
+pub mod devices;
 pub mod discover;
 pub mod harness;
 pub mod launch;

@@ -17,6 +17,8 @@ pub struct Record<'a> {
     pub wall_seconds: f64,
     pub command: String,
     pub cwd: &'a Path,
+    /// The devices the case held (`cuda:1`), empty on a CPU machine.
+    pub devices: Vec<String>,
     pub log: PathBuf,
     /// XML reports the child wrote during this attempt.
     pub reports: Vec<PathBuf>,

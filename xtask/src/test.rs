@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::SystemTime;
+use torch_harness::devices::{DEVICES_VAR, Devices};
 use torch_harness::plan::Plan;
 use torch_harness::settings::var;
 use torch_harness::times::FileTimes;
@@ -88,11 +89,17 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
         .nextest_args
         .iter()
         .any(|a| a == "-j" || a.starts_with("--test-threads") || a.starts_with("-j"));
+    // Detected once here, so no case runs the drivers' tools again.
+    let devices = Devices::from_env()?;
+    nextest.env(DEVICES_VAR, devices.to_string());
     if !user_threads {
-        let threads = args
-            .plan
-            .threads
-            .unwrap_or_else(|| num_procs(&resolved.policy));
+        let threads = match devices.slots() {
+            0 => args
+                .plan
+                .threads
+                .unwrap_or_else(|| num_procs(&resolved.policy)),
+            slots => slots,
+        };
         nextest.arg(format!("--test-threads={threads}"));
     }
     if args.continue_through_error {
