@@ -18,6 +18,8 @@ pub enum NameError {
     BadPart { name: String, part: String },
     #[error("case name `{0}` has an invalid piece: expected `shard_<k>_of_<n>` with 1 <= k <= n")]
     BadPiece(String),
+    #[error("case name `{0}` is not `<module>::<backend>::init_<env|file>`")]
+    BadDistributed(String),
 }
 
 /// A test module: a path under `test/` without `.py`, with `/` separators, as
@@ -135,6 +137,78 @@ impl PythonCase {
     }
 }
 
+/// How the ranks of a distributed case find each other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum InitMethod {
+    /// `env://`: MASTER_ADDR and MASTER_PORT.
+    Env,
+    /// `file://`: a file under TEMP_DIR.
+    File,
+}
+
+impl InitMethod {
+    pub fn name(self) -> &'static str {
+        match self {
+            InitMethod::Env => "env",
+            InitMethod::File => "file",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<InitMethod> {
+        match name {
+            "env" => Some(InitMethod::Env),
+            "file" => Some(InitMethod::File),
+            _ => None,
+        }
+    }
+}
+
+/// A distributed test file run with one backend and one init method:
+/// `distributed::test_distributed_spawn::gloo::init_env`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct DistributedCase {
+    pub module: TestModule,
+    pub backend: String,
+    pub init: InitMethod,
+}
+
+impl DistributedCase {
+    pub fn parse(name: &str) -> Result<DistributedCase, NameError> {
+        let bad = || NameError::BadDistributed(name.to_string());
+        let (rest, init) = name.rsplit_once("::").ok_or_else(bad)?;
+        let init = init
+            .strip_prefix("init_")
+            .and_then(InitMethod::parse)
+            .ok_or_else(bad)?;
+        let (module, backend) = rest.rsplit_once("::").ok_or_else(bad)?;
+        check_part(name, backend)?;
+        let module = PythonCase::parse(module)?;
+        if module.piece.is_some() {
+            return Err(bad());
+        }
+        Ok(DistributedCase {
+            module: module.module,
+            backend: backend.to_string(),
+            init,
+        })
+    }
+
+    pub fn name(&self) -> String {
+        format!(
+            "{}::{}::init_{}",
+            self.module.case_name(),
+            self.backend,
+            self.init.name()
+        )
+    }
+
+    /// `dist-gloo-init-env`: the report folder PyTorch's handler uses (for the `test`
+    /// backend too, where PyTorch writes a bare `-init-env`).
+    pub fn report_source(&self) -> String {
+        format!("dist-{}-init-{}", self.backend, self.init.name())
+    }
+}
+
 fn check_part(name: &str, part: &str) -> Result<(), NameError> {
     if part.is_empty() {
         return Err(NameError::EmptyPart(name.replace('/', "::")));
@@ -180,6 +254,35 @@ mod tests {
         let piece = PythonCase::parse("test_ops::shard_2_of_9").unwrap();
         assert_eq!(piece.module.as_str(), "test_ops");
         assert_eq!(piece.piece, Some(Piece { index: 2, count: 9 }));
+    }
+
+    #[test]
+    fn distributed_names_round_trip() {
+        for name in [
+            "distributed::test_distributed_spawn::gloo::init_env",
+            "distributed::algorithms::quantization::test_quantization::nccl::init_file",
+            "distributed::test_distributed_spawn::test::init_file",
+        ] {
+            let case = DistributedCase::parse(name).unwrap();
+            assert_eq!(case.name(), name);
+        }
+        let case =
+            DistributedCase::parse("distributed::test_distributed_spawn::gloo::init_env").unwrap();
+        assert_eq!(case.module.as_str(), "distributed/test_distributed_spawn");
+        assert_eq!(
+            (case.backend.as_str(), case.init),
+            ("gloo", InitMethod::Env)
+        );
+        assert_eq!(case.report_source(), "dist-gloo-init-env");
+        for bad in [
+            "test_x",
+            "a::gloo::env",
+            "a::gloo::init_tcp",
+            "::gloo::init_env",
+            "a::shard_1_of_2::gloo::init_env",
+        ] {
+            assert!(DistributedCase::parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

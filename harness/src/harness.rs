@@ -5,8 +5,10 @@
 //! `--exact <name>` parses the name straight into its file: no walk of `test/`, no
 //! Python start-up besides the test itself (and a cached environment probe).
 
+use crate::case::DistributedCase;
 use crate::case::PythonCase;
 use crate::devices::{Devices, Lease};
+use crate::discover::distributed::{self, DiscoveredDistributed};
 use crate::discover::python::{self, Discovered};
 use crate::launch::{Launch, Mode, RunContext};
 use crate::plan::Plan;
@@ -14,6 +16,7 @@ use crate::policy::Policy;
 use crate::probe;
 use crate::process::{self, Ended, Limits};
 use crate::record::{self, Record};
+use crate::rendezvous::Rendezvous;
 use crate::settings::{Settings, var};
 use crate::test_config::TestConfig;
 use crate::verdict::Verdict;
@@ -26,6 +29,8 @@ use std::time::Duration;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Python,
+    /// Distributed test files, once per backend and init method.
+    Distributed,
 }
 
 struct Context {
@@ -95,6 +100,17 @@ enum LookupError {
 
 fn exact_trial(kind: Kind, cx: &Arc<Context>, name: &str) -> Result<Trial, LookupError> {
     match kind {
+        Kind::Distributed => {
+            let no_case = |reason: String| LookupError::NoSuchCase {
+                name: name.into(),
+                reason,
+            };
+            let case = DistributedCase::parse(name).map_err(|e| no_case(e.to_string()))?;
+            let backends = distributed_backends(cx).map_err(no_case)?;
+            let found = distributed::lookup(&cx.settings.root, &cx.policy, &backends, &case)
+                .map_err(no_case)?;
+            Ok(distributed_trial(cx, found))
+        }
         Kind::Python => {
             let case = PythonCase::parse(name).map_err(|e| LookupError::NoSuchCase {
                 name: name.into(),
@@ -121,6 +137,8 @@ fn exact_trial(kind: Kind, cx: &Arc<Context>, name: &str) -> Result<Trial, Looku
 enum ListError {
     #[error(transparent)]
     Discover(#[from] python::DiscoverError),
+    #[error("cannot tell which distributed backends run here: {0}")]
+    Backends(String),
     #[error("cannot read the shard plan {path} (TORCH_HARNESS_PLAN): {message}")]
     Plan {
         path: std::path::PathBuf,
@@ -145,6 +163,37 @@ fn all_trials(kind: Kind, cx: &Arc<Context>) -> Result<Vec<Trial>, ListError> {
             .into_iter()
             .map(|found| python_trial(cx, found))
             .collect()),
+        Kind::Distributed => {
+            let backends = distributed_backends(cx).map_err(ListError::Backends)?;
+            Ok(
+                distributed::discover(&cx.settings.root, &cx.policy, &backends)
+                    .into_iter()
+                    .map(|found| distributed_trial(cx, found))
+                    .collect(),
+            )
+        }
+    }
+}
+
+/// Whether a case name is a distributed configuration rather than a Python file.
+fn is_distributed_name(policy: &Policy, name: &str) -> bool {
+    DistributedCase::parse(name).is_ok_and(|c| {
+        policy.handler(c.module.as_str()) == Some(crate::policy::Handler::Distributed)
+    })
+}
+
+fn distributed_backends(cx: &Context) -> Result<distributed::Backends, String> {
+    distributed::backends_here(&cx.settings, &cx.policy)
+}
+
+fn distributed_trial(cx: &Arc<Context>, found: DiscoveredDistributed) -> Trial {
+    let name = found.case.name();
+    let ignored = found.setup.as_ref().err().cloned();
+    let cx = Arc::clone(cx);
+    let trial = Trial::test(name, move || run_distributed(&cx, &found));
+    match ignored {
+        Some(_) => trial.with_ignored_flag(true),
+        None => trial,
     }
 }
 
@@ -165,6 +214,7 @@ fn planned_trials(
         .ok_or_else(|| plan_error("it selects no shard (`selected_shard`)".into()))?;
     cases
         .iter()
+        .filter(|case| is_distributed_name(&cx.policy, case) == (kind == Kind::Distributed))
         .map(|case| {
             exact_trial(kind, cx, case).map_err(|e| ListError::PlanCase {
                 path: path.to_path_buf(),
@@ -186,17 +236,16 @@ fn python_trial(cx: &Arc<Context>, found: Discovered) -> Trial {
     }
 }
 
-fn run_python(cx: &Context, case: &PythonCase) -> Result<(), Failed> {
-    let name = case.name();
-    let fail = |what: String| {
-        // nextest's JUnit takes the failure's description from this stderr line.
-        eprintln!("Error: {name} {what}");
-        Failed::from(what)
-    };
-    let settings = &cx.settings;
-    let mode = python_mode(settings).map_err(|e| fail(e.to_string()))?;
-    let ctx = RunContext {
-        mode,
+/// Prints nextest's `Error:` line for a failure and turns it into libtest's.
+fn failure(name: &str, what: String) -> Failed {
+    // nextest's JUnit takes the failure's description from this stderr line.
+    eprintln!("Error: {name} {what}");
+    Failed::from(what)
+}
+
+fn run_context(settings: &Settings) -> Result<RunContext, probe::ProbeError> {
+    Ok(RunContext {
+        mode: python_mode(settings)?,
         ci: std::env::var_os("CI").is_some_and(|v| !v.is_empty()),
         attempt: std::env::var("NEXTEST_ATTEMPT")
             .ok()
@@ -204,20 +253,80 @@ fn run_python(cx: &Context, case: &PythonCase) -> Result<(), Failed> {
             .unwrap_or(1),
         config: TestConfig::from_env(),
         pytest_k: std::env::var(var::PYTEST_K).ok().filter(|k| !k.is_empty()),
-    };
+    })
+}
+
+fn run_python(cx: &Context, case: &PythonCase) -> Result<(), Failed> {
+    let name = case.name();
+    let fail = |what: String| failure(&name, what);
+    let settings = &cx.settings;
+    let ctx = run_context(settings).map_err(|e| fail(e.to_string()))?;
     let mut launch =
         Launch::python(case, settings, &cx.policy, &ctx).map_err(|e| fail(e.to_string()))?;
-    let lease = lease_devices(settings).map_err(fail)?;
+    let lease = lease_devices(settings, false).map_err(fail)?;
     if let Some(lease) = &lease {
         launch.env.push(lease.env());
     }
+    execute(
+        cx,
+        &ctx,
+        &launch,
+        lease.as_ref(),
+        expected_seconds(cx, case),
+    )
+}
+
+fn run_distributed(cx: &Context, found: &DiscoveredDistributed) -> Result<(), Failed> {
+    let case = &found.case;
+    let name = case.name();
+    let fail = |what: String| failure(&name, what);
+    let setup = found.setup.as_ref().map_err(|why| fail(why.clone()))?;
+    let settings = &cx.settings;
+    let ctx = run_context(settings).map_err(|e| fail(e.to_string()))?;
+    if ctx.attempt > 1 {
+        // A retry could turn a real distributed failure green (pytorch#162978).
+        return Err(fail(format!(
+            "is never retried: attempt {} refused, the first attempt's failure stands",
+            ctx.attempt
+        )));
+    }
+    let whole = PythonCase::whole(case.module.clone());
+    let mut launch =
+        Launch::python(&whole, settings, &cx.policy, &ctx).map_err(|e| fail(e.to_string()))?;
+    let locks = settings.target_dir.join("torch-harness/locks");
+    let meeting = Rendezvous::new(&locks)
+        .map_err(|e| fail(format!("cannot set up TEMP_DIR or a port: {e}")))?;
+    let lease = lease_devices(settings, setup.all_devices).map_err(fail)?;
+    launch.distributed(case, setup, &meeting, settings, ctx.attempt);
+    if let Some(lease) = &lease {
+        launch.env.push(lease.env());
+    }
+    let expected = cx
+        .policy
+        .expected_seconds
+        .get(case.module.as_str())
+        .copied();
+    let result = execute(cx, &ctx, &launch, lease.as_ref(), expected);
+    drop(meeting);
+    result
+}
+
+/// Runs a built launch under the case's limits, writes its record and says how it went.
+fn execute(
+    cx: &Context,
+    ctx: &RunContext,
+    launch: &Launch,
+    lease: Option<&Lease>,
+    expected: Option<f64>,
+) -> Result<(), Failed> {
+    let name = &launch.case;
+    let fail = |what: String| failure(name, what);
     eprintln!("torch-harness: {name}: {}", launch.command_line());
-    let expected = expected_seconds(cx, case);
     let limits = Limits {
         timeout: cx.policy.timeouts.limit(expected, ctx.config.is_slow()),
         grace: Duration::from_secs_f64(cx.policy.timeouts.grace_seconds.max(0.0)),
     };
-    let finished = process::run(&launch, limits).map_err(|e| fail(e.to_string()))?;
+    let finished = process::run(launch, limits).map_err(|e| fail(e.to_string()))?;
     if finished.leftovers > 0 {
         eprintln!(
             "torch-harness: {name}: ended {} process(es) it left behind",
@@ -235,17 +344,17 @@ fn run_python(cx: &Context, case: &PythonCase) -> Result<(), Failed> {
         None => Verdict::from_status(finished.status),
     };
     let record = Record {
-        case: &name,
+        case: name,
         attempt: ctx.attempt,
         verdict: &verdict,
         wall_seconds: finished.wall.as_secs_f64(),
         command: launch.command_line(),
         cwd: &launch.cwd,
-        devices: lease.as_ref().map(Lease::names).unwrap_or_default(),
+        devices: lease.map(Lease::names).unwrap_or_default(),
         log: launch.log_path(),
         reports: record::xml_reports(&launch.dir.join("test-reports")),
     };
-    if let Err(e) = record.write(&launch) {
+    if let Err(e) = record.write(launch) {
         eprintln!("torch-harness: cannot write the record of {name}: {e}");
     }
     if verdict.is_pass() {
@@ -259,17 +368,24 @@ fn run_python(cx: &Context, case: &PythonCase) -> Result<(), Failed> {
     }
 }
 
-/// One device for the case when the machine has any; waits while all are held.
-fn lease_devices(settings: &Settings) -> Result<Option<Lease>, String> {
+/// One device for the case (every device when `all`) when the machine has any; waits
+/// while they are held.
+fn lease_devices(settings: &Settings, all: bool) -> Result<Option<Lease>, String> {
     let devices = Devices::from_env().map_err(|e| e.to_string())?;
     if devices.is_empty() {
         return Ok(None);
+    }
+    let locks = settings.target_dir.join("torch-harness/locks");
+    if all {
+        return devices
+            .lease_all(&locks)
+            .map(Some)
+            .map_err(|e| format!("cannot lease the devices under {}: {e}", locks.display()));
     }
     let hint = std::env::var("NEXTEST_TEST_GLOBAL_SLOT")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
-    let locks = settings.target_dir.join("torch-harness/locks");
     devices
         .lease_one(&locks, hint)
         .map(Some)

@@ -2,8 +2,10 @@
 //! starting anything: program, arguments, working directory, environment and where
 //! the attempt's log and reports go.
 
-use crate::case::PythonCase;
+use crate::case::{DistributedCase, InitMethod, PythonCase};
+use crate::discover::distributed::BackendSetup;
 use crate::policy::{Handler, Policy};
+use crate::rendezvous::{MASTER_ADDR, Rendezvous};
 use crate::settings::Settings;
 use crate::test_config::TestConfig;
 use std::collections::hash_map::RandomState;
@@ -136,6 +138,49 @@ impl Launch {
             env_remove: Vec::new(),
             dir,
         })
+    }
+
+    /// Turns the launch of a distributed file into one backend and init method's:
+    /// `--subprocess`, the variables PyTorch's handler sets, reports under
+    /// `test-reports/dist-<backend>-init-<method>/`, and MPI's launcher in front.
+    pub fn distributed(
+        &mut self,
+        case: &DistributedCase,
+        setup: &BackendSetup,
+        meeting: &Rendezvous,
+        settings: &Settings,
+        attempt: u32,
+    ) {
+        self.case = case.name();
+        self.dir = attempt_dir(&settings.out_dir, &self.case, attempt);
+        let reports = self.dir.join("test-reports").join(case.report_source());
+        for arg in &mut self.args {
+            if arg.starts_with("--save-xml=") {
+                *arg = format!("--save-xml={}", reports.display());
+            }
+        }
+        self.args.push("--subprocess".into());
+        let temp = meeting.temp_dir.path();
+        let init = match case.init {
+            InitMethod::Env => "env://".to_string(),
+            InitMethod::File => format!("file://{}/shared_init_file", temp.display()),
+        };
+        self.env.extend([
+            ("TEMP_DIR".to_string(), temp.display().to_string()),
+            ("BACKEND".into(), case.backend.clone()),
+            ("WORLD_SIZE".into(), setup.world_size.to_string()),
+            ("INIT_METHOD".into(), init),
+            ("MASTER_ADDR".into(), MASTER_ADDR.into()),
+            ("MASTER_PORT".into(), meeting.port.to_string()),
+            ("TEST_REPORT_SOURCE_OVERRIDE".into(), case.report_source()),
+        ]);
+        if let Some((program, rest)) = setup.launcher.split_first() {
+            let python = std::mem::replace(&mut self.program, PathBuf::from(program));
+            let mut args: Vec<String> = rest.to_vec();
+            args.push(python.display().to_string());
+            args.append(&mut self.args);
+            self.args = args;
+        }
     }
 
     pub fn log_path(&self) -> PathBuf {

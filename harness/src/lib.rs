@@ -12,6 +12,7 @@ pub mod policy;
 pub mod probe;
 pub mod process;
 pub mod record;
+pub mod rendezvous;
 pub mod select;
 pub mod settings;
 pub mod test_config;

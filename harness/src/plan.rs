@@ -17,12 +17,14 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlanFile {
     pub module: TestModule,
-    /// Expected seconds for the whole file, if known.
+    /// Expected seconds for the whole file (or case), if known.
     pub seconds: Option<f64>,
     /// Runs alone on the machine (run_test.py's must_serial).
     pub serial: bool,
     /// Can run in pieces (`--shard-id/--num-shards`).
     pub splittable: bool,
+    /// The case's name when it is not the module's (a distributed configuration).
+    pub case: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -78,31 +80,52 @@ impl Plan {
     }
 }
 
-/// The plan inputs for discovered Python cases: each file's time from `times`, else the
-/// policy's expected seconds; serial by the policy's must_serial, or all of them when
+/// The plan inputs for discovered cases: each file's time from `times`, else the
+/// policy's expected seconds (a distributed file's time shared among its
+/// configurations); serial by the policy's must_serial, or all of them when
 /// `everything_serial`. Ignored cases are not planned (they never run).
-pub fn python_files(
-    found: &[crate::discover::python::Discovered],
+pub fn plan_files(
+    python: &[crate::discover::python::Discovered],
+    distributed: &[crate::discover::distributed::DiscoveredDistributed],
     policy: &crate::policy::Policy,
     times: &crate::times::FileTimes,
     everything_serial: bool,
 ) -> Vec<PlanFile> {
-    found
+    let seconds = |module: &str| {
+        times
+            .get(module)
+            .or_else(|| policy.expected_seconds.get(module))
+            .copied()
+    };
+    let whole_files = python
         .iter()
         .filter(|d| d.ignored.is_none() && d.case.piece.is_none())
         .map(|d| {
             let module = d.case.module.as_str();
             PlanFile {
                 module: d.case.module.clone(),
-                seconds: times
-                    .get(module)
-                    .or_else(|| policy.expected_seconds.get(module))
-                    .copied(),
+                seconds: seconds(module),
                 serial: everything_serial || policy.must_serial(module),
                 splittable: true,
+                case: None,
             }
-        })
-        .collect()
+        });
+    let runnable: Vec<_> = distributed.iter().filter(|d| d.setup.is_ok()).collect();
+    let configurations = runnable.iter().map(|d| {
+        let module = d.case.module.as_str();
+        let configs = runnable
+            .iter()
+            .filter(|o| o.case.module == d.case.module)
+            .count();
+        PlanFile {
+            module: d.case.module.clone(),
+            seconds: seconds(module).map(|t| t / configs as f64),
+            serial: true,
+            splittable: false,
+            case: Some(d.case.name()),
+        }
+    });
+    whole_files.chain(configurations).collect()
 }
 
 /// One case of the plan with its expected wall time on one worker.
@@ -243,7 +266,7 @@ fn plan_with(files: &[PlanFile], cfg: &PlanConfig, lower: f64, parallel: f64, se
                 .seconds
                 .map(|t| (t + f64::from(n - 1) * cfg.piece_startup_seconds) / f64::from(n));
             let item = Item {
-                name: case.name(),
+                name: file.case.clone().unwrap_or_else(|| case.name()),
                 seconds,
                 serial: file.serial,
             };
@@ -326,6 +349,7 @@ mod tests {
             seconds,
             serial,
             splittable: true,
+            case: None,
         }
     }
 

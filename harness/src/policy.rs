@@ -140,6 +140,9 @@ pub struct BackendRule {
 #[serde(default, deny_unknown_fields)]
 pub struct DistributedRules {
     pub init_methods: Vec<String>,
+    /// Backends to treat as available instead of asking torch.distributed (a checkout
+    /// whose ranks are not torch's, such as the demo's).
+    pub available_backends: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -13,11 +13,23 @@ use std::time::UNIX_EPOCH;
 
 const PROBE: &str = r#"
 import importlib.util as u, json, os, sys
+dist = None
+if u.find_spec("torch") is not None:
+    try:
+        import torch.distributed as d
+        ok = d.is_available()
+        dist = {"available": ok}
+        for name in ("gloo", "nccl", "mpi", "ucc"):
+            check = getattr(d, "is_%s_available" % name, None)
+            dist[name] = bool(ok and check is not None and check())
+    except Exception as e:
+        dist = {"available": False, "error": 1}
 print(json.dumps({
     "pytest": u.find_spec("pytest") is not None,
     "rerunfailures": u.find_spec("pytest_rerunfailures") is not None,
     "version": "%d.%d.%d" % sys.version_info[:3],
     "paths": sorted({p for p in sys.path if p and os.path.isdir(p)}),
+    "distributed": dist,
 }))
 "#;
 
@@ -27,6 +39,27 @@ pub struct PythonEnv {
     pub rerunfailures: bool,
     pub version: String,
     paths: Vec<String>,
+    /// What torch.distributed offers (`available`, `gloo`, `nccl`, `mpi`, `ucc`), or
+    /// None when torch is not installed.
+    #[serde(default)]
+    pub distributed: Option<std::collections::BTreeMap<String, serde_json::Value>>,
+}
+
+impl PythonEnv {
+    /// Whether torch.distributed has `backend` (`test` needs only torch.distributed).
+    pub fn has_backend(&self, backend: &str) -> Result<(), String> {
+        let Some(dist) = &self.distributed else {
+            return Err("torch is not installed in this interpreter".into());
+        };
+        let yes = |key: &str| dist.get(key).and_then(serde_json::Value::as_bool) == Some(true);
+        if !yes("available") {
+            return Err("torch.distributed is not available in this interpreter".into());
+        }
+        if backend != "test" && !yes(backend) {
+            return Err(format!("torch.distributed has no {backend} backend here"));
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize)]

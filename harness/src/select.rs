@@ -57,9 +57,11 @@ impl Matcher {
 
     fn filterset(&self) -> String {
         match self {
-            Matcher::Exact(m) => {
-                format!(r"test(/^{}(::shard_\d+_of_\d+)?$/)", escape(&case_name(m)))
-            }
+            // The file, a piece of it, or one of its distributed configurations.
+            Matcher::Exact(m) => format!(
+                r"test(/^{}(::shard_\d+_of_\d+|::[^:]+::init_[a-z]+)?$/)",
+                escape(&case_name(m))
+            ),
             Matcher::Prefix(p) => format!("test(/^{}/)", escape(&case_name(p))),
             Matcher::Contains(s) => format!("test(/{}/)", escape(&case_name(s))),
         }
@@ -377,7 +379,10 @@ mod tests {
         .filterset(&modules(), &policy())
         .unwrap()
         .unwrap();
-        assert!(f.contains(r"test(/^test_nn(::shard_\d+_of_\d+)?$/)"), "{f}");
+        assert!(
+            f.contains(r"test(/^test_nn(::shard_\d+_of_\d+|::[^:]+::init_[a-z]+)?$/)"),
+            "{f}"
+        );
         // Core modules this checkout lacks are left out of the expression.
         assert!(!f.contains("test_modules"), "{f}");
         let (keep, drop) = f.split_once(" & not ").unwrap();

@@ -117,6 +117,7 @@ fn plan_files(times: &FileTimes, policy: &Policy) -> Vec<PlanFile> {
                 seconds: Some(*t),
                 serial: policy.must_serial(name),
                 splittable: true,
+                case: None,
             })
         })
         .collect()

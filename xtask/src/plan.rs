@@ -4,7 +4,7 @@ use crate::selection::{Resolved, SelectArgs, resolve};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use std::path::{Path, PathBuf};
-use torch_harness::plan::{Plan, PlanConfig, plan, python_files};
+use torch_harness::plan::{Plan, PlanConfig, plan, plan_files};
 use torch_harness::policy::Policy;
 use torch_harness::settings::Settings;
 use torch_harness::times::{self, FileTimes, JobKey};
@@ -78,8 +78,9 @@ pub fn compute(
         threads: threads.unwrap_or_else(|| num_procs(policy)),
         piece_startup_seconds: policy.sharding.piece_startup_seconds,
     };
-    let files = python_files(
+    let files = plan_files(
         &resolved.selected,
+        &resolved.distributed,
         policy,
         times,
         resolved.config.everything_serial(),

@@ -3,6 +3,7 @@
 use anyhow::Result;
 use clap::Args;
 use torch_harness::case::TestModule;
+use torch_harness::discover::distributed::{self, DiscoveredDistributed};
 use torch_harness::discover::python::{Discovered, discover};
 use torch_harness::policy::Policy;
 use torch_harness::select::Selection;
@@ -99,10 +100,22 @@ pub struct Resolved {
     pub settings: Settings,
     pub policy: Policy,
     pub config: TestConfig,
-    /// The runnable cases the selection keeps (whole files).
+    /// The runnable Python cases the selection keeps (whole files).
     pub selected: Vec<Discovered>,
+    /// The runnable distributed configurations the selection keeps.
+    pub distributed: Vec<DiscoveredDistributed>,
     /// The selection as a nextest filterset; None when it keeps every case.
     pub filterset: Option<String>,
+}
+
+impl Resolved {
+    /// Every selected case's name, Python files first.
+    pub fn case_names(&self) -> Vec<String> {
+        let python = self.selected.iter().map(|d| d.case.name());
+        python
+            .chain(self.distributed.iter().map(|d| d.case.name()))
+            .collect()
+    }
 }
 
 pub fn resolve(args: &SelectArgs) -> Result<Resolved> {
@@ -112,7 +125,14 @@ pub fn resolve(args: &SelectArgs) -> Result<Resolved> {
         .into_iter()
         .filter(|d| d.ignored.is_none())
         .collect();
-    let modules: Vec<TestModule> = found.iter().map(|d| d.case.module.clone()).collect();
+    let backends = distributed::backends_here(&settings, &policy).map_err(anyhow::Error::msg)?;
+    let per_backend: Vec<DiscoveredDistributed> =
+        distributed::discover(&settings.root, &policy, &backends)
+            .into_iter()
+            .filter(|d| d.setup.is_ok())
+            .collect();
+    let mut modules: Vec<TestModule> = found.iter().map(|d| d.case.module.clone()).collect();
+    modules.extend(distributed::files(&settings.root, &policy));
     let config = TestConfig::from_env();
     let from_config = config.selection(|m| modules.iter().any(|x| x.as_str() == m));
     let selection = args.selection(from_config);
@@ -122,11 +142,16 @@ pub fn resolve(args: &SelectArgs) -> Result<Resolved> {
         .into_iter()
         .filter(|d| kept.contains(&d.case.module))
         .collect();
+    let distributed = per_backend
+        .into_iter()
+        .filter(|d| kept.contains(&d.case.module))
+        .collect();
     Ok(Resolved {
         settings,
         policy,
         config,
         selected,
+        distributed,
         filterset,
     })
 }

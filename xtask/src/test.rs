@@ -77,8 +77,7 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
             if let Some(filterset) = &resolved.filterset {
                 nextest.args(["-E", filterset]);
             }
-            let cases = resolved.selected.iter().map(|d| d.case.name()).collect();
-            (None, cases)
+            (None, resolved.case_names())
         }
     };
     let tool_config = write_tool_config(&resolved, &times, &cases, &target)?;
@@ -147,7 +146,7 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
 }
 
 fn dry_run(resolved: &Resolved, plan: Option<&Plan>, cases: &[String], nextest: &Command) {
-    println!("{} cases selected", resolved.selected.len());
+    println!("{} cases selected", resolved.case_names().len());
     match &resolved.filterset {
         Some(f) => println!("filterset: {f}"),
         None => println!("filterset: all (no selection flags narrow the run)"),

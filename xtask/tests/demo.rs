@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use torch_harness::discover::distributed;
 use torch_harness::discover::python::discover;
 use torch_harness::policy::Policy;
 
@@ -44,14 +45,28 @@ fn recorded(out: &Path) -> Vec<String> {
     cases
 }
 
+/// Every case of the demo: its Python files and its distributed configurations that
+/// can run here.
 fn demo_cases() -> Vec<String> {
     let demo = workspace().join("demo");
     let policy = Policy::load(&workspace().join("test-manifests"), &demo).unwrap();
-    discover(&demo, &policy)
+    let mut cases: Vec<String> = discover(&demo, &policy)
         .unwrap()
         .into_iter()
         .map(|d| d.case.name())
-        .collect()
+        .collect();
+    let settings = torch_harness::settings::Settings::from_lookup(|name| match name {
+        "PYTORCH_ROOT" => Some(demo.clone().into_os_string()),
+        _ => None,
+    });
+    let backends = distributed::backends_here(&settings, &policy).unwrap();
+    cases.extend(
+        distributed::discover(&demo, &policy, &backends)
+            .into_iter()
+            .filter(|d| d.setup.is_ok())
+            .map(|d| d.case.name()),
+    );
+    cases
 }
 
 #[test]

@@ -69,7 +69,10 @@ fn nextest_lists(filterset: &str) -> BTreeSet<String> {
     ]);
     ok(cmd.output().unwrap())
         .lines()
-        .filter_map(|l| l.strip_prefix("torch-suite::python "))
+        .filter_map(|l| {
+            l.strip_prefix("torch-suite::python ")
+                .or_else(|| l.strip_prefix("torch-suite::distributed "))
+        })
         .map(String::from)
         .collect()
 }

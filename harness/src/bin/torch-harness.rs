@@ -9,9 +9,10 @@ fn main() -> ExitCode {
     let argv0 = args.next().unwrap_or_default();
     let kind = match args.next().as_deref().and_then(|k| k.to_str()) {
         Some("python") => Kind::Python,
+        Some("distributed") => Kind::Distributed,
         other => {
             eprintln!(
-                "usage: torch-harness python [libtest arguments]\n(got {:?})",
+                "usage: torch-harness python|distributed [libtest arguments]\n(got {:?})",
                 other.unwrap_or("nothing")
             );
             return ExitCode::from(2);

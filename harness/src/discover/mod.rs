@@ -1,3 +1,4 @@
 //! Discovery: what cases a checkout has. One module per kind of case.
 
+pub mod distributed;
 pub mod python;

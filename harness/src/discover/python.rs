@@ -48,7 +48,10 @@ pub fn discover_on(
     let is_pytorch_source = root.join("torch").is_dir();
     let mut found = Vec::new();
     for module in test_modules(&test_dir)? {
-        if blocklist_rule(&module, policy).is_some() {
+        // Files run per backend belong to the distributed cases.
+        if blocklist_rule(&module, policy).is_some()
+            || policy.handler(module.as_str()) == Some(Handler::Distributed)
+        {
             continue;
         }
         found.push(classify(module, policy, platform));
@@ -82,6 +85,10 @@ pub enum LookupError {
         "`{module}` is excluded by the discovery rule `{rule}` (test-manifests/discovery.toml)"
     )]
     Blocklisted { module: String, rule: String },
+    #[error(
+        "`{0}` runs once per backend and init method: its cases are `{0}::<backend>::init_<env|file>` in the distributed binary"
+    )]
+    PerBackend(String),
 }
 
 /// The one case `case` names, found without walking `test/`: the same answer
@@ -107,6 +114,9 @@ pub fn lookup_on(
             module: module.to_string(),
             rule: rule.to_string(),
         });
+    }
+    if policy.handler(module.as_str()) == Some(Handler::Distributed) {
+        return Err(LookupError::PerBackend(module.case_name()));
     }
     let file = module.file(root);
     let found = if file.is_file() {
@@ -134,11 +144,7 @@ fn classify(module: TestModule, policy: &Policy, platform: Platform) -> Discover
         };
     }
     let ignored = match policy.handler(module.as_str()) {
-        Some(Handler::Subprocess) | None => None,
-        Some(Handler::Distributed) => Some(
-            "run once per backend and init method by the distributed handler, which this harness does not run yet"
-                .to_string(),
-        ),
+        Some(Handler::Subprocess) | Some(Handler::Distributed) | None => None,
         Some(other) => Some(unsupported(other)),
     };
     Discovered {

@@ -33,9 +33,15 @@ pub fn manifests() -> PathBuf {
 /// Runs `torch-harness python <args>` against `root` as nextest would, in unittest
 /// mode with the system interpreter, writing run outputs to `out`.
 pub fn harness(root: &Path, out: &Path, args: &[&str]) -> Output {
+    harness_with(root, out, args, &[])
+}
+
+/// [`harness`] with extra variables.
+pub fn harness_with(root: &Path, out: &Path, args: &[&str], vars: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_torch-harness"))
         .arg("python")
         .args(args)
+        .envs(vars.iter().copied())
         .env("PYTORCH_ROOT", root)
         .env("TORCH_HARNESS_OUT", out)
         .env("TORCH_HARNESS_MANIFESTS", manifests())
