@@ -20,6 +20,8 @@ pub enum NameError {
     BadPiece(String),
     #[error("case name `{0}` is not `<module>::<backend>::init_<env|file>`")]
     BadDistributed(String),
+    #[error("case name `{0}` is not `<gtest binary>::<Suite>`")]
+    BadCpp(String),
 }
 
 /// A test module: a path under `test/` without `.py`, with `/` separators, as
@@ -209,6 +211,38 @@ impl DistributedCase {
     }
 }
 
+/// One suite of a C++ gtest binary: `test_api::TensorTest`,
+/// `c10_typed_test::SaturatingAdd/0`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct CppCase {
+    pub binary: String,
+    pub suite: String,
+}
+
+impl CppCase {
+    pub fn parse(name: &str) -> Result<CppCase, NameError> {
+        let bad = || NameError::BadCpp(name.to_string());
+        let (binary, suite) = name.split_once("::").ok_or_else(bad)?;
+        let plain = |s: &str| !s.is_empty() && !s.contains([':', '\\', '\0', '*', '?']);
+        if !plain(binary) || binary.contains('/') || binary.starts_with('.') || !plain(suite) {
+            return Err(bad());
+        }
+        Ok(CppCase {
+            binary: binary.to_string(),
+            suite: suite.to_string(),
+        })
+    }
+
+    pub fn name(&self) -> String {
+        format!("{}::{}", self.binary, self.suite)
+    }
+
+    /// `--gtest_filter` for the suite's tests.
+    pub fn filter(&self) -> String {
+        format!("{}.*", self.suite)
+    }
+}
+
 fn check_part(name: &str, part: &str) -> Result<(), NameError> {
     if part.is_empty() {
         return Err(NameError::EmptyPart(name.replace('/', "::")));
@@ -282,6 +316,32 @@ mod tests {
             "a::shard_1_of_2::gloo::init_env",
         ] {
             assert!(DistributedCase::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn cpp_names_round_trip() {
+        for name in [
+            "test_api::TensorTest",
+            "c10_typed_test::SaturatingAdd/0",
+            "t::Sizes/PrefixSum",
+        ] {
+            let case = CppCase::parse(name).unwrap();
+            assert_eq!(case.name(), name);
+        }
+        assert_eq!(
+            CppCase::parse("test_api::TensorTest").unwrap().filter(),
+            "TensorTest.*"
+        );
+        for bad in [
+            "test_api",
+            "::Suite",
+            "bin::",
+            "a/b::S",
+            "bin::S*",
+            "bin::A::B",
+        ] {
+            assert!(CppCase::parse(bad).is_err(), "{bad}");
         }
     }
 

@@ -5,9 +5,10 @@
 //! `--exact <name>` parses the name straight into its file: no walk of `test/`, no
 //! Python start-up besides the test itself (and a cached environment probe).
 
-use crate::case::DistributedCase;
 use crate::case::PythonCase;
+use crate::case::{CppCase, DistributedCase};
 use crate::devices::{Devices, Lease};
+use crate::discover::cpp::{self, DiscoveredCpp};
 use crate::discover::distributed::{self, DiscoveredDistributed};
 use crate::discover::python::{self, Discovered};
 use crate::launch::{Launch, Mode, RunContext};
@@ -31,6 +32,8 @@ pub enum Kind {
     Python,
     /// Distributed test files, once per backend and init method.
     Distributed,
+    /// C++ gtest binaries, one case per suite.
+    Cpp,
 }
 
 struct Context {
@@ -100,6 +103,28 @@ enum LookupError {
 
 fn exact_trial(kind: Kind, cx: &Arc<Context>, name: &str) -> Result<Trial, LookupError> {
     match kind {
+        Kind::Cpp => {
+            let case = CppCase::parse(name).map_err(|e| LookupError::NoSuchCase {
+                name: name.into(),
+                reason: e.to_string(),
+            })?;
+            let binary = cpp::tests_dir(&cx.settings.root, &cx.policy).join(&case.binary);
+            let placeholder = [cpp::NOT_BUILT, cpp::LIST_FAILED].contains(&case.suite.as_str());
+            if !placeholder && !binary.is_file() {
+                return Err(LookupError::NoFile {
+                    name: name.into(),
+                    path: binary,
+                    root: cx.settings.root.clone(),
+                });
+            }
+            let ignored = placeholder.then(|| {
+                format!(
+                    "{} is missing or cannot list its tests: see `--list`",
+                    binary.display()
+                )
+            });
+            Ok(cpp_trial(cx, DiscoveredCpp { case, ignored }))
+        }
         Kind::Distributed => {
             let no_case = |reason: String| LookupError::NoSuchCase {
                 name: name.into(),
@@ -163,6 +188,12 @@ fn all_trials(kind: Kind, cx: &Arc<Context>) -> Result<Vec<Trial>, ListError> {
             .into_iter()
             .map(|found| python_trial(cx, found))
             .collect()),
+        Kind::Cpp => Ok(
+            cpp::discover(&cx.settings.root, &cx.policy, &cx.settings.cache_dir())
+                .into_iter()
+                .map(|found| cpp_trial(cx, found))
+                .collect(),
+        ),
         Kind::Distributed => {
             let backends = distributed_backends(cx).map_err(ListError::Backends)?;
             Ok(
@@ -175,15 +206,65 @@ fn all_trials(kind: Kind, cx: &Arc<Context>) -> Result<Vec<Trial>, ListError> {
     }
 }
 
-/// Whether a case name is a distributed configuration rather than a Python file.
-fn is_distributed_name(policy: &Policy, name: &str) -> bool {
-    DistributedCase::parse(name).is_ok_and(|c| {
+/// Which binary a planned case belongs to: a suite of a C++ binary the checkout has
+/// (or expects), a distributed configuration, or else a Python file.
+fn kind_of(cx: &Context, name: &str) -> Kind {
+    let policy = &cx.policy;
+    let distributed = DistributedCase::parse(name).is_ok_and(|c| {
         policy.handler(c.module.as_str()) == Some(crate::policy::Handler::Distributed)
-    })
+    });
+    let cpp = CppCase::parse(name).is_ok_and(|c| {
+        policy.cpp.expected_binaries.contains(&c.binary)
+            || cpp::tests_dir(&cx.settings.root, policy)
+                .join(&c.binary)
+                .is_file()
+    });
+    if distributed {
+        Kind::Distributed
+    } else if cpp {
+        Kind::Cpp
+    } else {
+        Kind::Python
+    }
 }
 
 fn distributed_backends(cx: &Context) -> Result<distributed::Backends, String> {
     distributed::backends_here(&cx.settings, &cx.policy)
+}
+
+fn cpp_trial(cx: &Arc<Context>, found: DiscoveredCpp) -> Trial {
+    let name = found.case.name();
+    match found.ignored {
+        Some(reason) => Trial::test(name, move || Err(reason.into())).with_ignored_flag(true),
+        None => {
+            let cx = Arc::clone(cx);
+            Trial::test(name, move || run_cpp(&cx, &found.case))
+        }
+    }
+}
+
+fn run_cpp(cx: &Context, case: &CppCase) -> Result<(), Failed> {
+    let name = case.name();
+    let fail = |what: String| failure(&name, what);
+    let settings = &cx.settings;
+    let dir = cpp::tests_dir(&settings.root, &cx.policy);
+    let ctx = RunContext {
+        mode: Mode::Unittest,
+        ci: false,
+        attempt: std::env::var("NEXTEST_ATTEMPT")
+            .ok()
+            .and_then(|a| a.parse().ok())
+            .unwrap_or(1),
+        config: TestConfig::from_env(),
+        pytest_k: None,
+    };
+    let mut launch = Launch::cpp(case, dir.join(&case.binary), dir, settings, ctx.attempt);
+    let lease = lease_devices(settings, false).map_err(fail)?;
+    if let Some(lease) = &lease {
+        launch.env.push(lease.env());
+    }
+    let timeout = Duration::try_from_secs_f64(cx.policy.timeouts.cpp_seconds).ok();
+    execute(cx, &ctx, &launch, lease.as_ref(), None, timeout)
 }
 
 fn distributed_trial(cx: &Arc<Context>, found: DiscoveredDistributed) -> Trial {
@@ -214,7 +295,7 @@ fn planned_trials(
         .ok_or_else(|| plan_error("it selects no shard (`selected_shard`)".into()))?;
     cases
         .iter()
-        .filter(|case| is_distributed_name(&cx.policy, case) == (kind == Kind::Distributed))
+        .filter(|case| kind_of(cx, case) == kind)
         .map(|case| {
             exact_trial(kind, cx, case).map_err(|e| ListError::PlanCase {
                 path: path.to_path_buf(),
@@ -267,13 +348,9 @@ fn run_python(cx: &Context, case: &PythonCase) -> Result<(), Failed> {
     if let Some(lease) = &lease {
         launch.env.push(lease.env());
     }
-    execute(
-        cx,
-        &ctx,
-        &launch,
-        lease.as_ref(),
-        expected_seconds(cx, case),
-    )
+    let expected = expected_seconds(cx, case);
+    let timeout = cx.policy.timeouts.limit(expected, ctx.config.is_slow());
+    execute(cx, &ctx, &launch, lease.as_ref(), expected, timeout)
 }
 
 fn run_distributed(cx: &Context, found: &DiscoveredDistributed) -> Result<(), Failed> {
@@ -306,24 +383,26 @@ fn run_distributed(cx: &Context, found: &DiscoveredDistributed) -> Result<(), Fa
         .expected_seconds
         .get(case.module.as_str())
         .copied();
-    let result = execute(cx, &ctx, &launch, lease.as_ref(), expected);
+    let timeout = cx.policy.timeouts.limit(expected, ctx.config.is_slow());
+    let result = execute(cx, &ctx, &launch, lease.as_ref(), expected, timeout);
     drop(meeting);
     result
 }
 
-/// Runs a built launch under the case's limits, writes its record and says how it went.
+/// Runs a built launch within `timeout`, writes its record and says how it went.
 fn execute(
     cx: &Context,
     ctx: &RunContext,
     launch: &Launch,
     lease: Option<&Lease>,
     expected: Option<f64>,
+    timeout: Option<Duration>,
 ) -> Result<(), Failed> {
     let name = &launch.case;
     let fail = |what: String| failure(name, what);
     eprintln!("torch-harness: {name}: {}", launch.command_line());
     let limits = Limits {
-        timeout: cx.policy.timeouts.limit(expected, ctx.config.is_slow()),
+        timeout,
         grace: Duration::from_secs_f64(cx.policy.timeouts.grace_seconds.max(0.0)),
     };
     let finished = process::run(launch, limits).map_err(|e| fail(e.to_string()))?;

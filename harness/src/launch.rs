@@ -2,7 +2,7 @@
 //! starting anything: program, arguments, working directory, environment and where
 //! the attempt's log and reports go.
 
-use crate::case::{DistributedCase, InitMethod, PythonCase};
+use crate::case::{CppCase, DistributedCase, InitMethod, PythonCase};
 use crate::discover::distributed::BackendSetup;
 use crate::policy::{Handler, Policy};
 use crate::rendezvous::{MASTER_ADDR, Rendezvous};
@@ -140,6 +140,47 @@ impl Launch {
         })
     }
 
+    /// One suite of a gtest binary, with its XML report in the attempt's folder.
+    pub fn cpp(
+        case: &CppCase,
+        binary: PathBuf,
+        cwd: PathBuf,
+        settings: &Settings,
+        attempt: u32,
+    ) -> Launch {
+        let name = case.name();
+        let dir = attempt_dir(&settings.out_dir, &name, attempt);
+        let report = dir
+            .join("test-reports/cpp")
+            .join(&case.binary)
+            .join(format!(
+                "{}-{}.xml",
+                case.binary,
+                case.suite.replace('/', ".")
+            ));
+        Launch {
+            token: format!("{name}#{:016x}", random_u64()),
+            case: name,
+            program: binary,
+            args: vec![
+                format!("--gtest_filter={}", case.filter()),
+                format!("--gtest_output=xml:{}", report.display()),
+            ],
+            cwd,
+            env: Vec::new(),
+            // A shard of ours is a suite; gtest's own sharding would run a part of it.
+            env_remove: [
+                "GTEST_SHARD_INDEX",
+                "GTEST_TOTAL_SHARDS",
+                "GTEST_SHARD_STATUS_FILE",
+                "GTEST_FILTER",
+            ]
+            .map(String::from)
+            .to_vec(),
+            dir,
+        }
+    }
+
     /// Turns the launch of a distributed file into one backend and init method's:
     /// `--subprocess`, the variables PyTorch's handler sets, reports under
     /// `test-reports/dist-<backend>-init-<method>/`, and MPI's launcher in front.
@@ -197,10 +238,10 @@ impl Launch {
     }
 }
 
-/// `<out>/<case, :: as .>/attempt-<n>`.
+/// `<out>/<case, with :: and / as .>/attempt-<n>`: one folder per case.
 pub fn attempt_dir(out_dir: &Path, case: &str, attempt: u32) -> PathBuf {
     out_dir
-        .join(case.replace("::", "."))
+        .join(case.replace("::", ".").replace('/', "."))
         .join(format!("attempt-{attempt}"))
 }
 

@@ -87,6 +87,7 @@ impl Plan {
 pub fn plan_files(
     python: &[crate::discover::python::Discovered],
     distributed: &[crate::discover::distributed::DiscoveredDistributed],
+    cpp: &[crate::discover::cpp::DiscoveredCpp],
     policy: &crate::policy::Policy,
     times: &crate::times::FileTimes,
     everything_serial: bool,
@@ -125,7 +126,22 @@ pub fn plan_files(
             case: Some(d.case.name()),
         }
     });
-    whole_files.chain(configurations).collect()
+    // C++ times are kept per binary as `cpp/<binary>`; a suite gets its share.
+    let suites = cpp.iter().filter(|d| d.ignored.is_none()).filter_map(|d| {
+        let key = format!("cpp/{}", d.case.binary);
+        let count = cpp
+            .iter()
+            .filter(|o| o.case.binary == d.case.binary)
+            .count();
+        Some(PlanFile {
+            module: TestModule::new(&key).ok()?,
+            seconds: seconds(&key).map(|t| t / count as f64),
+            serial: everything_serial,
+            splittable: false,
+            case: Some(d.case.name()),
+        })
+    });
+    whole_files.chain(configurations).chain(suites).collect()
 }
 
 /// One case of the plan with its expected wall time on one worker.

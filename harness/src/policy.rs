@@ -79,6 +79,9 @@ pub struct Discovery {
 pub struct CppRules {
     pub tests_dir: Option<String>,
     pub non_test_binaries: Vec<String>,
+    /// Binaries the checkout should have; one that is missing is listed as ignored
+    /// with the reason instead of vanishing (overlay).
+    pub expected_binaries: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -27,6 +27,8 @@ pub struct Selection {
     pub exclude_distributed_tests: bool,
     pub exclude_inductor_tests: bool,
     pub exclude_quantization_tests: bool,
+    /// `--cpp`: only the C++ gtest cases.
+    pub cpp: bool,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -76,12 +78,33 @@ enum Step {
 }
 
 impl Selection {
+    /// Whether the C++ gtest cases run: with `--cpp` (and then only they), or when no
+    /// flag narrows the run to some Python files.
+    pub fn includes_cpp(&self) -> bool {
+        self.cpp || !self.narrows()
+    }
+
+    fn narrows(&self) -> bool {
+        !self.include.is_empty()
+            || self.jit
+            || self.distributed_tests
+            || self.core
+            || self.include_dynamo_core_tests
+            || self.include_inductor_core_tests
+            || self.functorch
+            || self.onnx
+            || self.openreg
+    }
+
     /// The modules of `all` that the flags select, in `all`'s order.
     pub fn apply(
         &self,
         all: &[TestModule],
         policy: &Policy,
     ) -> Result<Vec<TestModule>, SelectError> {
+        if self.cpp {
+            return Ok(Vec::new());
+        }
         let steps = self.steps(all, policy)?;
         Ok(all
             .iter()
@@ -101,6 +124,9 @@ impl Selection {
         all: &[TestModule],
         policy: &Policy,
     ) -> Result<Option<String>, SelectError> {
+        if self.cpp {
+            return Ok(Some("binary(cpp)".into()));
+        }
         let steps = self.steps(all, policy)?;
         let clauses: Vec<String> = steps
             .iter()
@@ -111,7 +137,16 @@ impl Selection {
                 Step::Drop(_) => None,
             })
             .collect();
-        Ok((!clauses.is_empty()).then(|| clauses.join(" & ")))
+        if clauses.is_empty() {
+            return Ok(None);
+        }
+        // Module clauses speak of Python files; C++ suites pass or fail as a whole.
+        let modules = clauses.join(" & ");
+        Ok(Some(if self.includes_cpp() {
+            format!("binary(cpp) | ({modules})")
+        } else {
+            format!("not binary(cpp) & ({modules})")
+        }))
     }
 
     fn steps(&self, all: &[TestModule], policy: &Policy) -> Result<Vec<Step>, SelectError> {
@@ -385,6 +420,11 @@ mod tests {
         );
         // Core modules this checkout lacks are left out of the expression.
         assert!(!f.contains("test_modules"), "{f}");
+        let f = f
+            .strip_prefix("not binary(cpp) & (")
+            .unwrap()
+            .strip_suffix(')')
+            .unwrap();
         let (keep, drop) = f.split_once(" & not ").unwrap();
         assert!(keep.contains("test_torch"), "{f}");
         assert!(drop.contains("test(/^test_ops/)"), "{f}");

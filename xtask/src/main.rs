@@ -39,7 +39,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Test(args) => test::run(args),
         Command::Plan(args) => plan::run(args).map(|()| ExitCode::SUCCESS),
-        Command::Setup => setup::demo_python(&workspace::root()).map(|_| ExitCode::SUCCESS),
+        Command::Setup => setup::demo(&workspace::root()).map(|_| ExitCode::SUCCESS),
         Command::Check => test::check(),
         Command::Bench(bench) => bench::run(bench).map(|()| ExitCode::SUCCESS),
     };

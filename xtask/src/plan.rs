@@ -81,6 +81,7 @@ pub fn compute(
     let files = plan_files(
         &resolved.selected,
         &resolved.distributed,
+        &resolved.cpp,
         policy,
         times,
         resolved.config.everything_serial(),

@@ -3,6 +3,7 @@
 use anyhow::Result;
 use clap::Args;
 use torch_harness::case::TestModule;
+use torch_harness::discover::cpp::{self, DiscoveredCpp};
 use torch_harness::discover::distributed::{self, DiscoveredDistributed};
 use torch_harness::discover::python::{Discovered, discover};
 use torch_harness::policy::Policy;
@@ -57,6 +58,9 @@ pub struct SelectArgs {
     exclude_inductor_tests: bool,
     #[arg(long)]
     exclude_quantization_tests: bool,
+    /// Only the C++ gtest cases (without it they run unless a flag narrows the run).
+    #[arg(long)]
+    cpp: bool,
 }
 
 impl SelectArgs {
@@ -91,6 +95,7 @@ impl SelectArgs {
             exclude_inductor_tests: base.exclude_inductor_tests || self.exclude_inductor_tests,
             exclude_quantization_tests: base.exclude_quantization_tests
                 || self.exclude_quantization_tests,
+            cpp: base.cpp || self.cpp,
         }
     }
 }
@@ -104,16 +109,19 @@ pub struct Resolved {
     pub selected: Vec<Discovered>,
     /// The runnable distributed configurations the selection keeps.
     pub distributed: Vec<DiscoveredDistributed>,
+    /// The runnable C++ suites the selection keeps.
+    pub cpp: Vec<DiscoveredCpp>,
     /// The selection as a nextest filterset; None when it keeps every case.
     pub filterset: Option<String>,
 }
 
 impl Resolved {
-    /// Every selected case's name, Python files first.
+    /// Every selected case's name: Python files, distributed configurations, C++ suites.
     pub fn case_names(&self) -> Vec<String> {
         let python = self.selected.iter().map(|d| d.case.name());
         python
             .chain(self.distributed.iter().map(|d| d.case.name()))
+            .chain(self.cpp.iter().map(|d| d.case.name()))
             .collect()
     }
 }
@@ -146,12 +154,21 @@ pub fn resolve(args: &SelectArgs) -> Result<Resolved> {
         .into_iter()
         .filter(|d| kept.contains(&d.case.module))
         .collect();
+    let cpp = if selection.includes_cpp() {
+        cpp::discover(&settings.root, &policy, &settings.cache_dir())
+            .into_iter()
+            .filter(|d| d.ignored.is_none())
+            .collect()
+    } else {
+        Vec::new()
+    };
     Ok(Resolved {
         settings,
         policy,
         config,
         selected,
         distributed,
+        cpp,
         filterset,
     })
 }

@@ -9,6 +9,16 @@ use std::process::Command;
 use std::time::Duration;
 use torch_harness::settings::DEMO_VENV;
 
+/// Everything the demo needs: its Python environment and its C++ tests. Returns the
+/// interpreter.
+pub fn demo(root: &Path) -> Result<PathBuf> {
+    let python = demo_python(root)?;
+    if let Some(why) = demo_cpp(root)? {
+        eprintln!("note: the demo's C++ cases are listed as ignored: {why}");
+    }
+    Ok(python)
+}
+
 pub fn demo_python(root: &Path) -> Result<PathBuf> {
     let venv = crate::workspace::target_dir(root).join(DEMO_VENV);
     let python = venv.join("bin/python");
@@ -38,6 +48,57 @@ pub fn demo_python(root: &Path) -> Result<PathBuf> {
     )?;
     std::fs::write(&stamp, wanted)?;
     Ok(python)
+}
+
+/// Builds the demo's gtest binaries (`demo/csrc/*.cpp` → `demo/build/bin/`) against the
+/// system's GoogleTest. Returns why not, when GoogleTest is missing: the C++ cases are
+/// then listed as ignored.
+pub fn demo_cpp(root: &Path) -> Result<Option<String>> {
+    let flags = Command::new("pkg-config")
+        .args(["--cflags", "--libs", "gtest_main"])
+        .output();
+    let flags = match flags {
+        Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout).into_owned(),
+        _ => {
+            return Ok(Some(
+                "GoogleTest was not found (`pkg-config gtest_main`); install Debian's libgtest-dev and pkg-config to build the demo's C++ tests"
+                    .into(),
+            ));
+        }
+    };
+    let sources = root.join("demo/csrc");
+    let bin = root.join("demo/build/bin");
+    std::fs::create_dir_all(&bin)?;
+    let log = crate::workspace::target_dir(root).join("torch-harness/demo-cpp.log");
+    std::fs::create_dir_all(log.parent().unwrap_or(root))?;
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(&sources)
+        .with_context(|| format!("reading {}", sources.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "cpp"))
+        .collect();
+    entries.sort();
+    for source in entries {
+        let stem = source
+            .file_stem()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        let out = bin.join(&stem);
+        let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+        if modified(&out).is_some_and(|built| modified(&source).is_some_and(|src| built >= src)) {
+            continue;
+        }
+        step(
+            &format!("building the demo's C++ test {stem}"),
+            &log,
+            Command::new("g++")
+                .args(["-std=c++17", "-O1", "-pthread", "-o"])
+                .arg(&out)
+                .arg(&source)
+                .args(flags.split_whitespace()),
+        )?;
+    }
+    Ok(None)
 }
 
 /// Runs one set-up command under a spinner, its output appended to `log`.

@@ -122,7 +122,7 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if std::env::var_os(var::PYTORCH_ROOT).is_none() {
-        let python = crate::setup::demo_python(&root)?;
+        let python = crate::setup::demo(&root)?;
         nextest.env(var::PYTHON, python);
         eprintln!(
             "running the embedded demo ({})",
@@ -281,7 +281,7 @@ fn write_keyed(dir: &Path, stem: &str, ext: &str, bytes: &[u8]) -> Result<PathBu
 /// Set-up, then the project's own tests (what CI runs).
 pub fn check() -> Result<ExitCode> {
     let root = crate::workspace::root();
-    crate::setup::demo_python(&root)?;
+    crate::setup::demo(&root)?;
     let status = Command::new(crate::workspace::cargo())
         .current_dir(&root)
         .args(["nextest", "run", "--workspace", "--profile", "ci"])

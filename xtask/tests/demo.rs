@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use torch_harness::discover::cpp;
 use torch_harness::discover::distributed;
 use torch_harness::discover::python::discover;
 use torch_harness::policy::Policy;
@@ -66,7 +67,51 @@ fn demo_cases() -> Vec<String> {
             .filter(|d| d.setup.is_ok())
             .map(|d| d.case.name()),
     );
+    cases.extend(
+        cpp::discover(&demo, &policy, &settings.cache_dir())
+            .into_iter()
+            .filter(|d| d.ignored.is_none())
+            .map(|d| d.case.name()),
+    );
     cases
+}
+
+#[test]
+fn the_demo_has_cpp_cases_whenever_googletest_is_installed() {
+    let gtest = Command::new("pkg-config")
+        .args(["--exists", "gtest_main"])
+        .status()
+        .is_ok_and(|s| s.success());
+    // xtask's set-up builds them (cargo xtask check runs it first).
+    let mut setup = clean(Command::new(env!("CARGO_BIN_EXE_xtask")));
+    check(&setup.arg("setup").output().unwrap());
+    let cpp: Vec<String> = demo_cases()
+        .into_iter()
+        .filter(|c| c.starts_with("c10_typed_test::") || c.starts_with("test_death::"))
+        .collect();
+    if gtest {
+        for suite in [
+            "c10_typed_test::SaturatingAdd/0",
+            "c10_typed_test::Sizes/PrefixSum",
+            "test_death::BoundsCheckDeathTest",
+            "test_death::NeedsCuda",
+        ] {
+            assert!(cpp.contains(&suite.to_string()), "{cpp:?}");
+        }
+    } else {
+        assert!(cpp.is_empty(), "{cpp:?}");
+        let mut list = clean(Command::new(env!("CARGO")));
+        list.args([
+            "nextest",
+            "list",
+            "--package",
+            "torch-suite",
+            "--run-ignored",
+            "only",
+        ]);
+        let out = String::from_utf8_lossy(&list.output().unwrap().stdout).into_owned();
+        assert!(out.contains("c10_typed_test::NOT_BUILT"), "{out}");
+    }
 }
 
 #[test]
@@ -101,7 +146,10 @@ fn xtask_test_passes_every_demo_case_with_one_junit_testcase_each() {
     check(&output);
     let cases = demo_cases();
     assert!(cases.len() >= 12);
-    let expected: Vec<String> = cases.iter().map(|c| c.replace("::", ".")).collect();
+    let expected: Vec<String> = cases
+        .iter()
+        .map(|c| c.replace("::", ".").replace('/', "."))
+        .collect();
     let mut expected_sorted = expected.clone();
     expected_sorted.sort();
     assert_eq!(recorded(out.path()), expected_sorted);
@@ -132,7 +180,10 @@ fn three_shards_run_every_demo_case_exactly_once() {
         ran.extend(recorded(out.path()));
     }
     ran.sort();
-    let mut expected: Vec<String> = demo_cases().iter().map(|c| c.replace("::", ".")).collect();
+    let mut expected: Vec<String> = demo_cases()
+        .iter()
+        .map(|c| c.replace("::", ".").replace('/', "."))
+        .collect();
     expected.sort();
     assert_eq!(ran, expected);
 }

@@ -72,6 +72,7 @@ fn nextest_lists(filterset: &str) -> BTreeSet<String> {
         .filter_map(|l| {
             l.strip_prefix("torch-suite::python ")
                 .or_else(|| l.strip_prefix("torch-suite::distributed "))
+                .or_else(|| l.strip_prefix("torch-suite::cpp "))
         })
         .map(String::from)
         .collect()

@@ -10,9 +10,10 @@ fn main() -> ExitCode {
     let kind = match args.next().as_deref().and_then(|k| k.to_str()) {
         Some("python") => Kind::Python,
         Some("distributed") => Kind::Distributed,
+        Some("cpp") => Kind::Cpp,
         other => {
             eprintln!(
-                "usage: torch-harness python|distributed [libtest arguments]\n(got {:?})",
+                "usage: torch-harness python|distributed|cpp [libtest arguments]\n(got {:?})",
                 other.unwrap_or("nothing")
             );
             return ExitCode::from(2);

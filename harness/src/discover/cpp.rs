@@ -1,0 +1,218 @@
+//! C++ gtest binaries as PyTorch finds them (`build/bin`, or `CPP_TESTS_DIR`), minus its
+//! non-test executables; one case per suite from `--gtest_list_tests`. Listings are
+//! cached under `target/` by binary path, size and modification time, and computed in
+//! parallel when the cache is cold. A binary that is expected but missing, or whose
+//! listing fails, is listed as an ignored case that says why: it never vanishes.
+
+use crate::case::CppCase;
+use crate::policy::Policy;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::UNIX_EPOCH;
+
+/// The suite name of a placeholder case for a binary that has no suites to show.
+pub const NOT_BUILT: &str = "NOT_BUILT";
+pub const LIST_FAILED: &str = "LIST_FAILED";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiscoveredCpp {
+    pub case: CppCase,
+    pub ignored: Option<String>,
+}
+
+/// Where the binaries are: `CPP_TESTS_DIR`, else the policy's folder under the checkout.
+pub fn tests_dir(root: &Path, policy: &Policy) -> PathBuf {
+    match std::env::var_os("CPP_TESTS_DIR").filter(|d| !d.is_empty()) {
+        Some(dir) => PathBuf::from(dir),
+        None => root.join(policy.cpp.tests_dir.as_deref().unwrap_or("build/bin")),
+    }
+}
+
+/// The test binaries in `dir`, sorted by name.
+pub fn binaries(dir: &Path, policy: &Policy) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut found: Vec<String> = entries
+        .filter_map(Result::ok)
+        .filter(|e| {
+            e.metadata()
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|name| !name.starts_with('.') && !policy.cpp.non_test_binaries.contains(name))
+        .collect();
+    found.sort();
+    found
+}
+
+/// Every C++ case: the suites of each binary, and placeholders for expected binaries
+/// that are missing or cannot list their tests.
+pub fn discover(root: &Path, policy: &Policy, cache_dir: &Path) -> Vec<DiscoveredCpp> {
+    let dir = tests_dir(root, policy);
+    let present = binaries(&dir, policy);
+    let listed: Vec<(String, Result<Vec<String>, String>)> = present
+        .par_iter()
+        .map(|binary| (binary.clone(), suites(&dir.join(binary), cache_dir)))
+        .collect();
+    let mut found = Vec::new();
+    for (binary, suites) in listed {
+        match suites {
+            Ok(suites) => found.extend(suites.into_iter().map(|suite| DiscoveredCpp {
+                case: CppCase {
+                    binary: binary.clone(),
+                    suite,
+                },
+                ignored: None,
+            })),
+            Err(why) => found.push(placeholder(&binary, LIST_FAILED, why)),
+        }
+    }
+    for binary in &policy.cpp.expected_binaries {
+        if !present.contains(binary) {
+            let why = format!(
+                "{} does not exist: build it (the demo's are built by `cargo xtask setup` when GoogleTest is installed: `pkg-config gtest`, Debian's libgtest-dev)",
+                dir.join(binary).display()
+            );
+            found.push(placeholder(binary, NOT_BUILT, why));
+        }
+    }
+    found.sort_by_key(|d| d.case.name());
+    found
+}
+
+fn placeholder(binary: &str, suite: &str, why: String) -> DiscoveredCpp {
+    DiscoveredCpp {
+        case: CppCase {
+            binary: binary.to_string(),
+            suite: suite.to_string(),
+        },
+        ignored: Some(why),
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct Cached {
+    path: PathBuf,
+    size: u64,
+    mtime: u128,
+    suites: Vec<String>,
+}
+
+/// The suites of one binary, from the cache when the binary is unchanged.
+pub fn suites(binary: &Path, cache_dir: &Path) -> Result<Vec<String>, String> {
+    let meta = std::fs::metadata(binary).map_err(|e| format!("{}: {e}", binary.display()))?;
+    let mtime = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos());
+    let key = crate::plan::stable_hash(&format!("{}|{}|{mtime}", binary.display(), meta.len()));
+    let cache_file = cache_dir.join(format!("gtest-{key:016x}.json"));
+    if let Some(cached) = std::fs::read(&cache_file)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Cached>(&b).ok())
+        .filter(|c| c.path == binary && c.size == meta.len() && c.mtime == mtime)
+    {
+        return Ok(cached.suites);
+    }
+    let output = Command::new(binary)
+        .arg("--gtest_list_tests")
+        .env_remove("GTEST_FILTER")
+        .output()
+        .map_err(|e| format!("cannot run {} --gtest_list_tests: {e}", binary.display()))?;
+    if !output.status.success() {
+        return Err(format!(
+            "{} --gtest_list_tests failed ({}): {}",
+            binary.display(),
+            crate::verdict::Verdict::from_status(output.status).describe(),
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
+    }
+    let suites = parse_listing(&String::from_utf8_lossy(&output.stdout));
+    if suites.is_empty() {
+        return Err(format!("{} lists no gtest suites", binary.display()));
+    }
+    let cached = Cached {
+        path: binary.to_path_buf(),
+        size: meta.len(),
+        mtime,
+        suites: suites.clone(),
+    };
+    if std::fs::create_dir_all(cache_dir).is_ok()
+        && let Ok(json) = serde_json::to_vec(&cached)
+    {
+        let tmp = cache_file.with_extension(format!("tmp{}", std::process::id()));
+        if std::fs::write(&tmp, json).is_ok() {
+            let _ = std::fs::rename(&tmp, &cache_file);
+        }
+    }
+    Ok(suites)
+}
+
+/// Suites from `--gtest_list_tests` output: an unindented `Suite.` line (typed and
+/// parameterised suites carry a `Prefix/` and a `# TypeParam = …` comment) followed by
+/// indented test lines. Anything else (banners such as gtest_main's) is skipped.
+pub fn parse_listing(text: &str) -> Vec<String> {
+    let mut suites: Vec<String> = Vec::new();
+    let mut current: Option<String> = None;
+    for line in text.lines() {
+        if line.starts_with([' ', '\t']) {
+            // A test of the current suite: the suite counts once it has one.
+            if let Some(suite) = current.take() {
+                suites.push(suite);
+            }
+            continue;
+        }
+        let head = line.split("  #").next().unwrap_or("").trim_end();
+        current = head
+            .strip_suffix('.')
+            .filter(|s| !s.is_empty() && !s.contains([' ', ':', '*', '?']))
+            .map(String::from);
+    }
+    suites.dedup();
+    suites
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listings_with_typed_and_parameterised_suites_parse() {
+        let text = "Running main() from ./googletest/src/gtest_main.cc\n\
+            SaturatingAdd/0.  # TypeParam = signed char\n  ClampsAtTheTop\n  AddsInRange\n\
+            SaturatingAdd/1.  # TypeParam = int\n  ClampsAtTheTop\n\
+            HalfPrecision.\n  RoundTripsSmallIntegers\n\
+            Sizes/PrefixSum.\n  LastElementIsTheTotal/0  # GetParam() = 1\n  LastElementIsTheTotal/1  # GetParam() = 10\n\
+            EmptySuite.\n";
+        assert_eq!(
+            parse_listing(text),
+            [
+                "SaturatingAdd/0",
+                "SaturatingAdd/1",
+                "HalfPrecision",
+                "Sizes/PrefixSum"
+            ]
+        );
+    }
+
+    #[test]
+    fn garbage_listings_give_nothing_and_never_panic() {
+        for text in [
+            "",
+            "\n\n",
+            "   indented first\n",
+            ".\n  x\n",
+            "a b.\n  t\n",
+            "\u{0}\u{1}.\n\t\n",
+            &"x.\n  y\n".repeat(10_000),
+        ] {
+            let suites = parse_listing(text);
+            assert!(suites.len() <= 1, "{suites:?}");
+        }
+    }
+}
