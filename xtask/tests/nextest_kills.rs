@@ -1,5 +1,6 @@
 //! Real nextest ending a case whose tree has a grandchild in its own session: by
-//! `slow-timeout` with `terminate-after`, and by SIGINT to nextest (Ctrl-C).
+//! `slow-timeout` with `terminate-after`, and by SIGINT to nextest (Ctrl-C); 20 times
+//! each, 4 at a time.
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
@@ -99,8 +100,28 @@ fn assert_gone(pids: &[i32]) {
     }
 }
 
+/// Runs `scenario` 20 times, 4 at once.
+fn twenty_times(scenario: fn()) {
+    for _ in 0..5 {
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(scenario);
+            }
+        });
+    }
+}
+
 #[test]
 fn slow_timeout_with_terminate_after_leaves_no_process() {
+    twenty_times(slow_timeout_once);
+}
+
+#[test]
+fn sigint_to_nextest_leaves_no_process() {
+    twenty_times(sigint_once);
+}
+
+fn slow_timeout_once() {
     let (dir, pids) = setup();
     let config = dir.path().join("tool.toml");
     std::fs::write(
@@ -115,8 +136,7 @@ fn slow_timeout_with_terminate_after_leaves_no_process() {
     assert_gone(&wait_for_pids(&pids));
 }
 
-#[test]
-fn sigint_to_nextest_leaves_no_process() {
+fn sigint_once() {
     let (dir, pids) = setup();
     let child = nextest(dir.path(), &pids, None).spawn().unwrap();
     let tree = wait_for_pids(&pids);
