@@ -12,16 +12,18 @@ use crate::discover::cpp::{self, DiscoveredCpp};
 use crate::discover::distributed::{self, DiscoveredDistributed};
 use crate::discover::python::{self, Discovered};
 use crate::launch::{Launch, Mode, RunContext};
-use crate::plan::Plan;
+use crate::plan::Plan as ShardPlan;
 use crate::policy::Policy;
 use crate::probe;
-use crate::process::{self, Ended, Limits};
-use crate::record::{self, Record};
+use crate::process::{Ended, Limits};
+use crate::record::{self, FailedTest, Record};
 use crate::rendezvous::Rendezvous;
 use crate::settings::{Settings, var};
 use crate::test_config::TestConfig;
 use crate::verdict::Verdict;
+use crate::{junit, launch, stepcurrent};
 use libtest_mimic::{Arguments, Failed, Trial};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -263,8 +265,14 @@ fn run_cpp(cx: &Context, case: &CppCase) -> Result<(), Failed> {
     if let Some(lease) = &lease {
         launch.env.push(lease.env());
     }
-    let timeout = Duration::try_from_secs_f64(cx.policy.timeouts.cpp_seconds).ok();
-    execute(cx, &ctx, &launch, lease.as_ref(), None, timeout)
+    let plan = Plan {
+        launch: &launch,
+        lease: lease.as_ref(),
+        expected: None,
+        timeout: Duration::try_from_secs_f64(cx.policy.timeouts.cpp_seconds).ok(),
+        retries: false,
+    };
+    execute(cx, &ctx, plan)
 }
 
 fn distributed_trial(cx: &Arc<Context>, found: DiscoveredDistributed) -> Trial {
@@ -289,7 +297,7 @@ fn planned_trials(
         message,
     };
     let text = std::fs::read_to_string(path).map_err(|e| plan_error(e.to_string()))?;
-    let plan: Plan = serde_json::from_str(&text).map_err(|e| plan_error(e.to_string()))?;
+    let plan: ShardPlan = serde_json::from_str(&text).map_err(|e| plan_error(e.to_string()))?;
     let cases = plan
         .selected_cases()
         .ok_or_else(|| plan_error("it selects no shard (`selected_shard`)".into()))?;
@@ -349,8 +357,21 @@ fn run_python(cx: &Context, case: &PythonCase) -> Result<(), Failed> {
         launch.env.push(lease.env());
     }
     let expected = expected_seconds(cx, case);
-    let timeout = cx.policy.timeouts.limit(expected, ctx.config.is_slow());
-    execute(cx, &ctx, &launch, lease.as_ref(), expected, timeout)
+    let module = case.module.as_str();
+    // No reruns in unittest mode, under --subprocess, for distributed files, or where
+    // the policy forbids them (run_test.py's should_retry and PYTEST_SKIP_RETRIES).
+    let retries = matches!(ctx.mode, Mode::Pytest { .. })
+        && !module.contains("distributed")
+        && !cx.policy.skips_pytest_retries(module)
+        && cx.policy.handler(module) != Some(crate::policy::Handler::Subprocess);
+    let plan = Plan {
+        launch: &launch,
+        lease: lease.as_ref(),
+        expected,
+        timeout: cx.policy.timeouts.limit(expected, ctx.config.is_slow()),
+        retries,
+    };
+    execute(cx, &ctx, plan)
 }
 
 fn run_distributed(cx: &Context, found: &DiscoveredDistributed) -> Result<(), Failed> {
@@ -383,68 +404,261 @@ fn run_distributed(cx: &Context, found: &DiscoveredDistributed) -> Result<(), Fa
         .expected_seconds
         .get(case.module.as_str())
         .copied();
-    let timeout = cx.policy.timeouts.limit(expected, ctx.config.is_slow());
-    let result = execute(cx, &ctx, &launch, lease.as_ref(), expected, timeout);
+    let plan = Plan {
+        launch: &launch,
+        lease: lease.as_ref(),
+        expected,
+        timeout: cx.policy.timeouts.limit(expected, ctx.config.is_slow()),
+        retries: false,
+    };
+    let result = execute(cx, &ctx, plan);
     drop(meeting);
     result
 }
 
-/// Runs a built launch within `timeout`, writes its record and says how it went.
-fn execute(
-    cx: &Context,
-    ctx: &RunContext,
-    launch: &Launch,
-    lease: Option<&Lease>,
+/// How one attempt of a case runs.
+struct Plan<'a> {
+    launch: &'a Launch,
+    lease: Option<&'a Lease>,
     expected: Option<f64>,
     timeout: Option<Duration>,
-) -> Result<(), Failed> {
+    /// Rerun failing tests in new processes (the stepcurrent loop).
+    retries: bool,
+}
+
+/// Runs an attempt, writes its record and says how it went.
+fn execute(cx: &Context, ctx: &RunContext, plan: Plan<'_>) -> Result<(), Failed> {
+    let launch = plan.launch;
     let name = &launch.case;
     let fail = |what: String| failure(name, what);
+    refuse_retry_of_a_real_failure(cx, ctx, name).map_err(fail)?;
+    // A leftover folder from an earlier run with the same output folder is replaced.
+    let _ = std::fs::remove_dir_all(&launch.dir);
     eprintln!("torch-harness: {name}: {}", launch.command_line());
-    let limits = Limits {
-        timeout,
-        grace: Duration::from_secs_f64(cx.policy.timeouts.grace_seconds.max(0.0)),
+    let options = stepcurrent::Options {
+        retries: plan.retries,
+        keep_going: std::env::var("CONTINUE_THROUGH_ERROR")
+            .is_ok_and(|v| !matches!(v.to_lowercase().as_str(), "" | "0" | "false" | "off")),
+        cache: cx.settings.root.join(".pytest_cache/v/cache/stepcurrent"),
+        limits: Limits {
+            timeout: plan.timeout,
+            grace: Duration::from_secs_f64(cx.policy.timeouts.grace_seconds.max(0.0)),
+        },
     };
-    let finished = process::run(launch, limits).map_err(|e| fail(e.to_string()))?;
-    if finished.leftovers > 0 {
+    let file = stepcurrent::run(launch, &options).map_err(|e| fail(e.to_string()))?;
+    if file.leftovers > 0 {
         eprintln!(
             "torch-harness: {name}: ended {} process(es) it left behind",
-            finished.leftovers
+            file.leftovers
         );
     }
-    let verdict = match finished.ended {
+    let reports = record::xml_reports(&launch.dir.join("test-reports"));
+    let tests = read_reports(&reports);
+    let verdict = verdict_of(&file, &tests, plan.expected);
+    let record = Record {
+        case: name.clone(),
+        attempt: ctx.attempt,
+        failed_tests: failed_tests(&file, &tests),
+        flaky_tests: match &verdict {
+            Verdict::Flaky { tests } => tests.clone(),
+            _ => flaky_tests(&file, &tests),
+        },
+        verdict,
+        wall_seconds: file.wall.as_secs_f64(),
+        runs: file.runs.len(),
+        command: launch.command_line(),
+        cwd: launch.cwd.clone(),
+        devices: plan.lease.map(Lease::names).unwrap_or_default(),
+        log: launch.log_path(),
+        reports,
+        note: file.note.clone(),
+        repro: repro(cx, name),
+    };
+    if let Err(e) = record.write(&launch.dir) {
+        eprintln!("torch-harness: cannot write the record of {name}: {e}");
+    }
+    let flaky_fails = std::env::var("NEXTEST_FLAKY_RESULT").is_ok_and(|v| v == "fail");
+    match &record.verdict {
+        Verdict::Flaky { tests } if !flaky_fails => {
+            eprintln!("torch-harness: {name}: flaky tests: {}", tests.join(", "));
+            Ok(())
+        }
+        v if v.is_pass() && !matches!(v, Verdict::Flaky { .. }) => Ok(()),
+        v => {
+            let failed: Vec<String> = record
+                .failed_tests
+                .iter()
+                .map(|t| match &t.message {
+                    Some(m) => format!("{} ({m})", t.test),
+                    None => t.test.clone(),
+                })
+                .collect();
+            let what = if failed.is_empty() {
+                v.describe()
+            } else {
+                format!("{}: {}", v.describe(), failed.join("; "))
+            };
+            Err(fail(format!(
+                "{what} (log: {})",
+                launch.log_path().display()
+            )))
+        }
+    }
+}
+
+/// A nextest retry is for a harness or machine fault; it must not rerun a case whose
+/// earlier attempt failed on its own tests, which could turn that failure green.
+fn refuse_retry_of_a_real_failure(
+    cx: &Context,
+    ctx: &RunContext,
+    name: &str,
+) -> Result<(), String> {
+    if ctx.attempt <= 1 {
+        return Ok(());
+    }
+    let previous =
+        launch::attempt_dir(&cx.settings.out_dir, name, ctx.attempt - 1).join(record::RECORD_FILE);
+    match Record::read(&previous) {
+        Ok(record)
+            if matches!(
+                record.verdict,
+                Verdict::Failed { .. } | Verdict::Flaky { .. }
+            ) =>
+        {
+            Err(format!(
+                "attempt {} not run: attempt {} {}; a rerun must not turn that green",
+                ctx.attempt,
+                record.attempt,
+                record.verdict.describe()
+            ))
+        }
+        // No record (the harness itself died), a crash, a timeout: worth another try.
+        _ => Ok(()),
+    }
+}
+
+fn read_reports(reports: &[PathBuf]) -> Vec<junit::TestCase> {
+    let mut all = Vec::new();
+    for path in reports {
+        match junit::read(path) {
+            Ok(cases) => all.extend(cases),
+            Err(e) => eprintln!("torch-harness: {e}"),
+        }
+    }
+    all
+}
+
+/// `test/test_x.py::TestX::test_y` → `TestX.test_y`, as the XML names it.
+fn test_id(nodeid: &str) -> String {
+    match nodeid.split_once("::") {
+        Some((_, rest)) => rest
+            .rsplit("::")
+            .take(2)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect::<Vec<_>>()
+            .join("."),
+        None => nodeid.to_string(),
+    }
+}
+
+fn flaky_tests(file: &stepcurrent::FileRun, tests: &[junit::TestCase]) -> Vec<String> {
+    let mut flaky: Vec<String> = file.flaky.iter().map(|t| test_id(t)).collect();
+    flaky.extend(
+        tests
+            .iter()
+            .filter(|t| !t.reruns.is_empty() && t.outcome == junit::Outcome::Passed)
+            .map(junit::TestCase::id),
+    );
+    flaky.sort();
+    flaky.dedup();
+    // A test that failed in the end is not flaky.
+    let failed: Vec<String> = file.consistent.iter().map(|t| test_id(t)).collect();
+    flaky.retain(|t| !failed.contains(t));
+    flaky
+}
+
+fn failed_tests(file: &stepcurrent::FileRun, tests: &[junit::TestCase]) -> Vec<FailedTest> {
+    let mut failed: Vec<FailedTest> = Vec::new();
+    for id in file.consistent.iter().map(|t| test_id(t)) {
+        let message = tests
+            .iter()
+            .filter(|t| t.id() == id)
+            .find_map(|t| t.message.clone());
+        failed.push(FailedTest { test: id, message });
+    }
+    // Without the loop (unittest mode, --subprocess, gtest) the reports say what failed.
+    if file.consistent.is_empty() {
+        let flaky = flaky_tests(file, tests);
+        for t in tests {
+            let id = t.id();
+            if matches!(t.outcome, junit::Outcome::Failed | junit::Outcome::Error)
+                && !flaky.contains(&id)
+                && !failed.iter().any(|f| f.test == id)
+            {
+                failed.push(FailedTest {
+                    test: id,
+                    message: t.message.clone(),
+                });
+            }
+        }
+    }
+    failed
+}
+
+fn verdict_of(
+    file: &stepcurrent::FileRun,
+    tests: &[junit::TestCase],
+    expected: Option<f64>,
+) -> Verdict {
+    let (status, ended) = file.last;
+    let last = match ended {
         Some(Ended::TimedOut) => Verdict::TimedOut {
-            after_seconds: finished.wall.as_secs_f64(),
+            after_seconds: file.wall.as_secs_f64(),
             expected_seconds: expected,
         },
         Some(Ended::Interrupted(signal)) => Verdict::Interrupted {
             signal: signal.as_str().to_string(),
         },
-        None => Verdict::from_status(finished.status),
+        None => Verdict::from_status(status),
     };
-    let record = Record {
-        case: name,
-        attempt: ctx.attempt,
-        verdict: &verdict,
-        wall_seconds: finished.wall.as_secs_f64(),
-        command: launch.command_line(),
-        cwd: &launch.cwd,
-        devices: lease.map(Lease::names).unwrap_or_default(),
-        log: launch.log_path(),
-        reports: record::xml_reports(&launch.dir.join("test-reports")),
-    };
-    if let Err(e) = record.write(launch) {
-        eprintln!("torch-harness: cannot write the record of {name}: {e}");
+    if !file.consistent.is_empty() && last.is_pass() {
+        // Kept going past a consistent failure: the case still fails.
+        return Verdict::Failed { exit_code: 1 };
     }
-    if verdict.is_pass() {
-        Ok(())
+    if !last.is_pass() {
+        return last;
+    }
+    let flaky = flaky_tests(file, tests);
+    if flaky.is_empty() {
+        last
     } else {
-        Err(fail(format!(
-            "{} (log: {})",
-            verdict.describe(),
-            launch.log_path().display()
-        )))
+        Verdict::Flaky { tests: flaky }
     }
+}
+
+/// `PYTORCH_ROOT=… cargo nextest run -E 'test(=case)'`, with the variables that shaped
+/// this run.
+fn repro(cx: &Context, case: &str) -> String {
+    let mut line = String::new();
+    if cx.settings.root != cx.settings.workspace.join("demo") {
+        line.push_str(&format!("PYTORCH_ROOT={} ", cx.settings.root.display()));
+    }
+    for var in [
+        "TEST_CONFIG",
+        "BUILD_ENVIRONMENT",
+        "PYTHON",
+        crate::devices::DEVICES_VAR,
+    ] {
+        if let Ok(value) = std::env::var(var)
+            && !value.is_empty()
+        {
+            line.push_str(&format!("{var}={value} "));
+        }
+    }
+    line.push_str(&format!("cargo nextest run -E 'test(={case})'"));
+    line
 }
 
 /// One device for the case (every device when `all`) when the machine has any; waits
@@ -477,7 +691,7 @@ fn expected_seconds(cx: &Context, case: &PythonCase) -> Option<f64> {
     let name = case.name();
     let planned = std::env::var_os(var::PLAN)
         .and_then(|path| std::fs::read(path).ok())
-        .and_then(|bytes| serde_json::from_slice::<Plan>(&bytes).ok())
+        .and_then(|bytes| serde_json::from_slice::<ShardPlan>(&bytes).ok())
         .and_then(|plan| plan.case_seconds.get(&name).copied());
     planned.or_else(|| {
         let whole = cx.policy.expected_seconds.get(case.module.as_str())?;

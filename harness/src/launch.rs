@@ -36,6 +36,8 @@ pub struct Launch {
     pub token: String,
     /// This attempt's folder: its log, reports and record.
     pub dir: PathBuf,
+    /// The stepcurrent key, in pytest mode (`--sc/--scs/--rs=<key>`).
+    pub stepcurrent: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -104,15 +106,12 @@ impl Launch {
         // per attempt so no run overwrites another.
         let reports = dir.join("test-reports/python-unittest");
         args.push(format!("--save-xml={}", reports.display()));
-        if let Mode::Pytest { .. } = ctx.mode {
+        // pytest mode tracks its progress under a fresh stepcurrent key (run_test.py's
+        // `<file>_<shard>_<16 hex>`), so no state leaks between runs.
+        let stepcurrent = matches!(ctx.mode, Mode::Pytest { .. }).then(|| {
             let piece = case.piece.map_or(1, |p| p.index);
-            args.push(format!(
-                "--sc={}_{piece}_{:016x}",
-                case.module.dotted(),
-                random_u64()
-            ));
-            args.push("--print-items".into());
-        }
+            format!("{}_{piece}_{:016x}", case.module.dotted(), random_u64())
+        });
 
         let root = settings.root.display().to_string();
         let mut env: Vec<(String, String)> = policy
@@ -137,6 +136,7 @@ impl Launch {
             env,
             env_remove: Vec::new(),
             dir,
+            stepcurrent,
         })
     }
 
@@ -178,6 +178,7 @@ impl Launch {
             .map(String::from)
             .to_vec(),
             dir,
+            stepcurrent: None,
         }
     }
 
@@ -296,22 +297,13 @@ mod tests {
         Launch::python(&PythonCase::parse(name).unwrap(), &settings, &policy, &ctx).unwrap()
     }
 
-    fn without_key(args: &[String]) -> Vec<String> {
-        args.iter()
-            .map(|a| match a.strip_prefix("--sc=") {
-                Some(key) => format!("--sc={}", &key[..key.len() - 16]),
-                None => a.clone(),
-            })
-            .collect()
-    }
-
     #[test]
     fn pytest_mode_builds_pytorchs_command() {
         let l = launch("nn::test_pooling", Mode::Pytest { reruns: true }, true);
         assert_eq!(l.program, Path::new("/py/bin/python"));
         assert_eq!(l.cwd, Path::new("/pt/test"));
         assert_eq!(
-            without_key(&l.args),
+            l.args,
             [
                 "-bb",
                 "nn/test_pooling.py",
@@ -327,10 +319,10 @@ mod tests {
                 "--import-slow-tests",
                 "--import-disabled-tests",
                 "--save-xml=/ws/target/torch-harness/runs/run1/nn.test_pooling/attempt-1/test-reports/python-unittest",
-                "--sc=nn.test_pooling_1_",
-                "--print-items",
             ]
         );
+        let key = l.stepcurrent.as_deref().unwrap();
+        assert!(key.starts_with("nn.test_pooling_1_") && key.len() == 18 + 16, "{key}");
         assert!(l.env.contains(&("PYTHONUNBUFFERED".into(), "1".into())));
     }
 
@@ -348,8 +340,8 @@ mod tests {
             Mode::Pytest { reruns: true },
             false,
         );
-        let key = |l: &Launch| l.args.iter().find(|a| a.starts_with("--sc=")).cloned();
-        assert_ne!(key(&a), key(&b));
+        assert!(a.stepcurrent.as_deref().unwrap().starts_with("test_ops_2_"));
+        assert_ne!(a.stepcurrent, b.stepcurrent);
     }
 
     #[test]

@@ -102,7 +102,12 @@ pub fn run(launch: &Launch, limits: Limits) -> Result<Finished, RunError> {
     let prepare = |path: PathBuf| move |source| RunError::Prepare { path, source };
     std::fs::create_dir_all(&launch.dir).map_err(prepare(launch.dir.clone()))?;
     let log_path = launch.log_path();
-    let mut log = File::create(&log_path).map_err(prepare(log_path.clone()))?;
+    // Appended to: the runs of one attempt (stepcurrent retries) share its log.
+    let mut log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_path)
+        .map_err(prepare(log_path.clone()))?;
     // The log says what ran and where, so it stands on its own.
     let header = format!(
         "$ cd {} && {}\n",

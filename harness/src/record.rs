@@ -1,33 +1,57 @@
 //! The per-attempt record kept next to the log: what ran, how it ended, where the
 //! evidence is. Reports are built from these, so a case that ran always has one.
 
-use crate::launch::Launch;
 use crate::verdict::Verdict;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 pub const RECORD_FILE: &str = "record.json";
 
-#[derive(Debug, Serialize)]
-pub struct Record<'a> {
-    pub case: &'a str,
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    pub case: String,
+    /// nextest's attempt number.
     pub attempt: u32,
     #[serde(flatten)]
-    pub verdict: &'a Verdict,
+    pub verdict: Verdict,
     pub wall_seconds: f64,
+    /// Processes the attempt ran (the stepcurrent loop reruns failing tests alone).
+    pub runs: usize,
     pub command: String,
-    pub cwd: &'a Path,
+    pub cwd: PathBuf,
     /// The devices the case held (`cuda:1`), empty on a CPU machine.
     pub devices: Vec<String>,
     pub log: PathBuf,
     /// XML reports the child wrote during this attempt.
     pub reports: Vec<PathBuf>,
+    /// Tests that failed, then passed when rerun.
+    pub flaky_tests: Vec<String>,
+    pub failed_tests: Vec<FailedTest>,
+    /// Why the attempt stopped early, or what else it noticed.
+    pub note: Option<String>,
+    /// One line that runs this case again.
+    pub repro: String,
 }
 
-impl Record<'_> {
-    pub fn write(&self, launch: &Launch) -> std::io::Result<()> {
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FailedTest {
+    /// `Class.test_name`.
+    pub test: String,
+    pub message: Option<String>,
+}
+
+impl Record {
+    pub fn write(&self, dir: &Path) -> std::io::Result<()> {
         let json = serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?;
-        std::fs::write(launch.dir.join(RECORD_FILE), json)
+        let tmp = dir.join(format!("{RECORD_FILE}.tmp"));
+        std::fs::write(&tmp, json)?;
+        std::fs::rename(tmp, dir.join(RECORD_FILE))
+    }
+
+    pub fn read(path: &Path) -> Result<Record, String> {
+        let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        serde_json::from_slice(&bytes)
+            .map_err(|e| format!("{}: not a case record: {e}", path.display()))
     }
 }
 

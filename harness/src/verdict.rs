@@ -1,6 +1,6 @@
 //! What a finished process means for its case.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::os::unix::process::ExitStatusExt;
 use std::process::ExitStatus;
 
@@ -8,10 +8,14 @@ use std::process::ExitStatus;
 /// PyTorch's runner counts it as a pass.
 pub const NO_TESTS_COLLECTED: i32 = 5;
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "verdict", rename_all = "snake_case")]
 pub enum Verdict {
     Passed,
+    /// Passed, after some tests failed and then passed when rerun.
+    Flaky {
+        tests: Vec<String>,
+    },
     /// Exit code 5: nothing to run in this file or piece; a pass.
     NoTestsCollected,
     Failed {
@@ -48,13 +52,17 @@ impl Verdict {
     }
 
     pub fn is_pass(&self) -> bool {
-        matches!(self, Verdict::Passed | Verdict::NoTestsCollected)
+        matches!(
+            self,
+            Verdict::Passed | Verdict::NoTestsCollected | Verdict::Flaky { .. }
+        )
     }
 
     /// "exited with code 1", "crashed with SIGSEGV (signal 11)".
     pub fn describe(&self) -> String {
         match self {
             Verdict::Passed => "passed".into(),
+            Verdict::Flaky { tests } => format!("passed; flaky: {}", tests.join(", ")),
             Verdict::NoTestsCollected => "passed (no tests collected, exit code 5)".into(),
             Verdict::Failed { exit_code } => format!("exited with code {exit_code}"),
             Verdict::Crashed { signal, number } => {

@@ -1,0 +1,185 @@
+//! Retries inside a case, as run_test.py does them (research §5.8): run the file with
+//! `-x` under a stepcurrent key; when a test fails (or the process dies in it), rerun
+//! that test alone in a fresh process (`--rs`), with C++ stack traces on; if it passes
+//! it is flaky and the file continues after it (`--scs`); the same test failing three
+//! times is a consistent failure, which stops the file unless the run keeps going.
+//! The conftest's stepcurrent plugin records the node id of the test that last started
+//! in pytest's cache, which is how a crash is pinned on its test.
+
+use crate::launch::Launch;
+use crate::process::{self, Ended, Finished, Limits, RunError};
+use crate::verdict::Verdict;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitStatus;
+use std::time::Duration;
+
+/// A test that fails this many times in a row fails consistently.
+const CONSISTENT: u32 = 3;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    /// `--sc`: from the last test that started (the first run: from the start).
+    Resume,
+    /// `--scs`: from the test after it.
+    Skip,
+    /// `--rs`: that test alone.
+    Retry,
+}
+
+impl Step {
+    fn flag(self) -> &'static str {
+        match self {
+            Step::Resume => "--sc",
+            Step::Skip => "--scs",
+            Step::Retry => "--rs",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Whether failing tests are rerun in a new process at all.
+    pub retries: bool,
+    /// `--continue-through-error`: go on after a consistent failure.
+    pub keep_going: bool,
+    /// pytest's stepcurrent cache folder (`<rootdir>/.pytest_cache/v/cache/stepcurrent`).
+    pub cache: PathBuf,
+    pub limits: Limits,
+}
+
+/// How the file went, over all its processes.
+#[derive(Debug)]
+pub struct FileRun {
+    /// Every process: its status and how the harness ended it, if it did.
+    pub runs: Vec<(ExitStatus, Option<Ended>)>,
+    /// Tests that failed, then passed in a new process.
+    pub flaky: Vec<String>,
+    /// Tests that failed three times.
+    pub consistent: Vec<String>,
+    /// The run that decides the verdict when no test is to blame.
+    pub last: (ExitStatus, Option<Ended>),
+    pub wall: Duration,
+    pub leftovers: usize,
+    /// Why the loop stopped early, when it did.
+    pub note: Option<String>,
+}
+
+pub fn run(launch: &Launch, opts: &Options) -> Result<FileRun, RunError> {
+    let Some(key) = launch.stepcurrent.as_deref() else {
+        return single(launch, opts.limits);
+    };
+    let mut failures: BTreeMap<String, u32> = BTreeMap::new();
+    let mut out = FileRun {
+        runs: Vec::new(),
+        flaky: Vec::new(),
+        consistent: Vec::new(),
+        last: (ExitStatus::default(), None),
+        wall: Duration::ZERO,
+        leftovers: 0,
+        note: None,
+    };
+    let mut step = Step::Resume;
+    let mut stack_traces: Option<&str> = None;
+    // At most three tries per test and one pass per test after that: bounded by the
+    // number of tests, which a run cannot know; a generous cap guards against a
+    // conftest that never moves the cursor.
+    for iteration in 0..10_000 {
+        let mut this = launch.clone();
+        this.args.push(format!("{}={key}", step.flag()));
+        if iteration == 0 {
+            this.args.push("--print-items".into());
+        }
+        if let Some(value) = stack_traces {
+            this.env
+                .push(("TORCH_SHOW_CPP_STACKTRACES".into(), value.into()));
+        }
+        let finished = process::run(&this, opts.limits)?;
+        let ok = passed(&finished);
+        record(&mut out, &finished);
+        if matches!(finished.ended, Some(Ended::Interrupted(_))) {
+            break;
+        }
+        if ok && step != Step::Retry {
+            break;
+        }
+        if !opts.retries {
+            break;
+        }
+        let Some(lastrun) = last_started(&opts.cache, key) else {
+            out.note = Some(
+                "no stepcurrent record: pytest never reached a test (an import error?)".into(),
+            );
+            break;
+        };
+        let lastrun = lastrun.unwrap_or_else(|| launch.case.clone());
+        stack_traces = Some("0");
+        if !ok {
+            *failures.entry(lastrun.clone()).or_default() += 1;
+        }
+        step = if ok {
+            // The retried test passed alone: flaky; carry on after it.
+            Step::Skip
+        } else if failures[&lastrun] >= CONSISTENT {
+            if !out.consistent.contains(&lastrun) {
+                out.consistent.push(lastrun.clone());
+            }
+            if !opts.keep_going {
+                out.note = Some(format!(
+                    "stopping at the first consistent failure: {lastrun}"
+                ));
+                break;
+            }
+            Step::Skip
+        } else {
+            stack_traces = Some("1");
+            Step::Retry
+        };
+    }
+    out.flaky = failures
+        .into_iter()
+        .filter(|(test, n)| *n < CONSISTENT && !out.consistent.contains(test))
+        .map(|(test, _)| test)
+        .collect();
+    Ok(out)
+}
+
+fn single(launch: &Launch, limits: Limits) -> Result<FileRun, RunError> {
+    let finished = process::run(launch, limits)?;
+    let mut out = FileRun {
+        runs: Vec::new(),
+        flaky: Vec::new(),
+        consistent: Vec::new(),
+        last: (finished.status, finished.ended),
+        wall: Duration::ZERO,
+        leftovers: 0,
+        note: None,
+    };
+    record(&mut out, &finished);
+    Ok(out)
+}
+
+fn record(out: &mut FileRun, finished: &Finished) {
+    // The last failing run explains the verdict better than a later passing one.
+    let failed_before = out
+        .runs
+        .iter()
+        .any(|(status, ended)| ended.is_some() || !Verdict::from_status(*status).is_pass());
+    if !passed(finished) || !failed_before {
+        out.last = (finished.status, finished.ended);
+    }
+    out.runs.push((finished.status, finished.ended));
+    out.wall += finished.wall;
+    out.leftovers += finished.leftovers;
+}
+
+fn passed(finished: &Finished) -> bool {
+    finished.ended.is_none() && Verdict::from_status(finished.status).is_pass()
+}
+
+/// The node id of the test that last started under `key`: None when pytest never
+/// wrote one, Some(None) when it wrote `null`.
+fn last_started(cache: &std::path::Path, key: &str) -> Option<Option<String>> {
+    let text = std::fs::read_to_string(cache.join(key).join("lastrun")).ok()?;
+    serde_json::from_str::<Option<String>>(&text).ok()
+}
