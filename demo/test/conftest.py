@@ -101,8 +101,8 @@ class _StepCurrent:
             self.mode, key = "scs", config.getoption("scs")
         else:
             self.mode, key = "sc", config.getoption("sc")
-        self.lastrun_key = f"stepcurrent/{key}/lastrun"
-        self.failing_key = f"stepcurrent/{key}/made_failing_xml"
+        self.lastrun_key = f"cache/stepcurrent/{key}/lastrun"
+        self.failing_key = f"cache/stepcurrent/{key}/made_failing_xml"
         self.initial = self.cache.get(self.lastrun_key, None)
         self.cache.set(self.failing_key, False)
         self.report = ""
@@ -181,7 +181,15 @@ class _JUnitReruns:
             else:
                 case["result"] = ("skipped", self._message(report), "")
 
+    def pytest_runtest_logfinish(self, nodeid, location):
+        # Written after every test, so a process that dies mid-file leaves its
+        # results so far.
+        self.write()
+
     def pytest_sessionfinish(self, session):
+        self.write()
+
+    def write(self):
         counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
         suite = ET.Element("testsuite", name="pytest")
         for nodeid, case in self.cases.items():
@@ -214,4 +222,6 @@ class _JUnitReruns:
         root = ET.Element("testsuites")
         root.append(suite)
         os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
-        ET.ElementTree(root).write(self.path, encoding="utf-8", xml_declaration=True)
+        tmp = self.path + ".tmp"
+        ET.ElementTree(root).write(tmp, encoding="utf-8", xml_declaration=True)
+        os.replace(tmp, self.path)

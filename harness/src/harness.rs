@@ -612,7 +612,12 @@ fn verdict_of(
     tests: &[junit::TestCase],
     expected: Option<f64>,
 ) -> Verdict {
-    let (status, ended) = file.last;
+    // A consistent failure is explained by the last run that failed (a crash's
+    // signal); otherwise the last run decides, and earlier failures were flaky.
+    let (status, ended) = match (&file.consistent[..], file.worst) {
+        ([_, ..], Some(worst)) => worst,
+        _ => file.last,
+    };
     let last = match ended {
         Some(Ended::TimedOut) => Verdict::TimedOut {
             after_seconds: file.wall.as_secs_f64(),

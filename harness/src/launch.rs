@@ -322,7 +322,10 @@ mod tests {
             ]
         );
         let key = l.stepcurrent.as_deref().unwrap();
-        assert!(key.starts_with("nn.test_pooling_1_") && key.len() == 18 + 16, "{key}");
+        assert!(
+            key.starts_with("nn.test_pooling_1_") && key.len() == 18 + 16,
+            "{key}"
+        );
         assert!(l.env.contains(&("PYTHONUNBUFFERED".into(), "1".into())));
     }
 

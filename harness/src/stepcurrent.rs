@@ -57,8 +57,10 @@ pub struct FileRun {
     pub flaky: Vec<String>,
     /// Tests that failed three times.
     pub consistent: Vec<String>,
-    /// The run that decides the verdict when no test is to blame.
+    /// The last run, which decides the verdict unless a test failed consistently.
     pub last: (ExitStatus, Option<Ended>),
+    /// The last failing run, which explains a consistent failure (a crash's signal).
+    pub worst: Option<(ExitStatus, Option<Ended>)>,
     pub wall: Duration,
     pub leftovers: usize,
     /// Why the loop stopped early, when it did.
@@ -75,6 +77,7 @@ pub fn run(launch: &Launch, opts: &Options) -> Result<FileRun, RunError> {
         flaky: Vec::new(),
         consistent: Vec::new(),
         last: (ExitStatus::default(), None),
+        worst: None,
         wall: Duration::ZERO,
         leftovers: 0,
         note: None,
@@ -151,6 +154,7 @@ fn single(launch: &Launch, limits: Limits) -> Result<FileRun, RunError> {
         flaky: Vec::new(),
         consistent: Vec::new(),
         last: (finished.status, finished.ended),
+        worst: None,
         wall: Duration::ZERO,
         leftovers: 0,
         note: None,
@@ -160,15 +164,12 @@ fn single(launch: &Launch, limits: Limits) -> Result<FileRun, RunError> {
 }
 
 fn record(out: &mut FileRun, finished: &Finished) {
-    // The last failing run explains the verdict better than a later passing one.
-    let failed_before = out
-        .runs
-        .iter()
-        .any(|(status, ended)| ended.is_some() || !Verdict::from_status(*status).is_pass());
-    if !passed(finished) || !failed_before {
-        out.last = (finished.status, finished.ended);
+    let run = (finished.status, finished.ended);
+    out.last = run;
+    if !passed(finished) {
+        out.worst = Some(run);
     }
-    out.runs.push((finished.status, finished.ended));
+    out.runs.push(run);
     out.wall += finished.wall;
     out.leftovers += finished.leftovers;
 }

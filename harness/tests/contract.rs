@@ -231,3 +231,31 @@ fn a_malformed_manifest_stops_listing_with_file_and_line() {
     assert!(err.contains("scheduling.toml:2:"), "{err}");
     assert!(err.contains("RUN_PARALLEL_BLOCKLIST"), "{err}");
 }
+
+#[test]
+fn a_nextest_retry_reruns_a_crash_but_not_a_real_failure() {
+    let checkout = fixture();
+    let out = tempfile::tempdir().unwrap();
+    let attempt = |case: &str, n: &str| {
+        harness_with(
+            checkout.root(),
+            out.path(),
+            &[case, "--exact"],
+            &[("NEXTEST_ATTEMPT", n)],
+        )
+    };
+    assert!(!attempt("test_fail", "1").status.success());
+    let retry = attempt("test_fail", "2");
+    assert!(!retry.status.success());
+    let err = stderr(&retry);
+    assert!(
+        err.contains("attempt 2 not run: attempt 1 exited with code 1"),
+        "{err}"
+    );
+    assert!(!out.path().join("test_fail/attempt-2/output.log").exists());
+    // A crash of the whole process is what nextest's retry is for.
+    assert!(!attempt("test_segv", "1").status.success());
+    let again = attempt("test_segv", "2");
+    assert!(stderr(&again).contains("Error: test_segv crashed with SIGSEGV"));
+    assert!(out.path().join("test_segv/attempt-2/output.log").exists());
+}
