@@ -267,6 +267,7 @@ fn run_cpp(cx: &Context, case: &CppCase) -> Result<(), Failed> {
     }
     let plan = Plan {
         launch: &launch,
+        times_key: format!("cpp/{}", case.binary),
         lease: lease.as_ref(),
         expected: None,
         timeout: Duration::try_from_secs_f64(cx.policy.timeouts.cpp_seconds).ok(),
@@ -366,6 +367,7 @@ fn run_python(cx: &Context, case: &PythonCase) -> Result<(), Failed> {
         && cx.policy.handler(module) != Some(crate::policy::Handler::Subprocess);
     let plan = Plan {
         launch: &launch,
+        times_key: module.to_string(),
         lease: lease.as_ref(),
         expected,
         timeout: cx.policy.timeouts.limit(expected, ctx.config.is_slow()),
@@ -406,6 +408,7 @@ fn run_distributed(cx: &Context, found: &DiscoveredDistributed) -> Result<(), Fa
         .copied();
     let plan = Plan {
         launch: &launch,
+        times_key: case.module.to_string(),
         lease: lease.as_ref(),
         expected,
         timeout: cx.policy.timeouts.limit(expected, ctx.config.is_slow()),
@@ -419,6 +422,8 @@ fn run_distributed(cx: &Context, found: &DiscoveredDistributed) -> Result<(), Fa
 /// How one attempt of a case runs.
 struct Plan<'a> {
     launch: &'a Launch,
+    /// The file's key in test-times data.
+    times_key: String,
     lease: Option<&'a Lease>,
     expected: Option<f64>,
     timeout: Option<Duration>,
@@ -457,6 +462,7 @@ fn execute(cx: &Context, ctx: &RunContext, plan: Plan<'_>) -> Result<(), Failed>
     let verdict = verdict_of(&file, &tests, plan.expected);
     let record = Record {
         case: name.clone(),
+        times_key: plan.times_key.clone(),
         attempt: ctx.attempt,
         failed_tests: failed_tests(&file, &tests),
         flaky_tests: match &verdict {

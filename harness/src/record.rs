@@ -10,6 +10,9 @@ pub const RECORD_FILE: &str = "record.json";
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Record {
     pub case: String,
+    /// The key of the case's file in PyTorch's test-times data (`nn/test_pooling`,
+    /// `cpp/test_api`); a file's pieces and configurations share it.
+    pub times_key: String,
     /// nextest's attempt number.
     pub attempt: u32,
     #[serde(flatten)]

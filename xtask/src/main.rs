@@ -4,9 +4,11 @@
 mod bench;
 mod bench_plan;
 mod plan;
+mod report;
 mod selection;
 mod setup;
 mod test;
+mod times;
 mod workspace;
 
 use clap::{Parser, Subcommand};
@@ -25,6 +27,12 @@ enum Command {
     Test(test::TestArgs),
     /// Print the time-balanced shard plan.
     Plan(plan::PlanArgs),
+    /// Summarise a run: per-file stats as PyTorch's upload_test_stats, failures, flaky
+    /// tests, the slowest cases, and any case that left no record.
+    Report(report::ReportArgs),
+    /// The times store the planner reads.
+    #[command(subcommand)]
+    Times(times::Times),
     /// Prepare everything the demo and the tests need (the demo's Python environment).
     Setup,
     /// Set up, then run this project's own checks and tests.
@@ -39,6 +47,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Test(args) => test::run(args),
         Command::Plan(args) => plan::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Report(args) => report::run(args),
+        Command::Times(t) => times::run(t).map(|()| ExitCode::SUCCESS),
         Command::Setup => setup::demo(&workspace::root()).map(|_| ExitCode::SUCCESS),
         Command::Check => test::check(),
         Command::Bench(bench) => bench::run(bench).map(|()| ExitCode::SUCCESS),

@@ -187,3 +187,99 @@ fn three_shards_run_every_demo_case_exactly_once() {
     expected.sort();
     assert_eq!(ran, expected);
 }
+
+/// The folder `cargo xtask test` said it wrote to.
+fn run_folder(stderr: &str) -> PathBuf {
+    let line = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("logs and reports: "))
+        .unwrap_or_else(|| panic!("no run folder in:\n{stderr}"));
+    PathBuf::from(line.trim())
+}
+
+#[test]
+fn the_report_adds_up_the_xml_and_agrees_with_nextest() {
+    let mut test = clean(Command::new(env!("CARGO_BIN_EXE_xtask")));
+    let out = test
+        .args(["test"])
+        .env("DEMO_INJECT_FAILURE", "1")
+        .env_remove("PYTORCH_ROOT")
+        .env_remove("TORCH_HARNESS_OUT")
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "the injected failure fails the run");
+    let run = run_folder(&String::from_utf8_lossy(&out.stderr));
+    let json = tempfile::NamedTempFile::new().unwrap();
+    let mut report = clean(Command::new(env!("CARGO_BIN_EXE_xtask")));
+    let printed = report
+        .arg("report")
+        .arg(&run)
+        .arg("--json")
+        .arg(json.path())
+        .output()
+        .unwrap();
+    check(&printed);
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(json.path()).unwrap()).unwrap();
+
+    // The totals are the sum of every case's XML.
+    let (mut tests, mut failures, mut skipped) = (0, 0, 0);
+    for entry in walkdir::WalkDir::new(&run) {
+        let entry = entry.unwrap();
+        if entry.file_name() != "record.json" {
+            continue;
+        }
+        let record = torch_harness::record::Record::read(entry.path()).unwrap();
+        if record.attempt != 1 {
+            continue;
+        }
+        for xml in &record.reports {
+            for case in torch_harness::junit::read(xml).unwrap() {
+                tests += 1;
+                failures += usize::from(case.outcome == torch_harness::junit::Outcome::Failed);
+                skipped += usize::from(case.outcome == torch_harness::junit::Outcome::Skipped);
+            }
+        }
+    }
+    assert_eq!(report["totals"]["tests"], tests);
+    assert_eq!(report["totals"]["failures"], failures);
+    assert_eq!(report["totals"]["skipped"], skipped);
+    assert!(failures >= 1);
+    assert_eq!(report["missing_records"], serde_json::json!([]));
+    assert_eq!(report["junit_mismatches"], serde_json::json!([]));
+    assert_eq!(
+        report["flaky_tests"],
+        serde_json::json!([[
+            "test_dataloader",
+            "TestDataLoader.test_worker_timeout_flaky"
+        ]])
+    );
+    let failed: Vec<&str> = report["failed_cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["case"].as_str().unwrap())
+        .collect();
+    assert_eq!(failed, ["test_dataloader"]);
+
+    // nextest's JUnit fails exactly that case; its retry was refused, not passed.
+    let junit = std::fs::read_to_string(workspace().join("target/nextest/ci/junit.xml")).unwrap();
+    let cases = torch_harness::junit::parse(&junit).unwrap();
+    let failing: Vec<&str> = cases
+        .iter()
+        .filter(|c| c.outcome == torch_harness::junit::Outcome::Failed)
+        .map(|c| c.name.as_str())
+        .collect();
+    assert_eq!(failing, ["test_dataloader"]);
+    assert!(
+        !junit.contains("<flakyFailure"),
+        "a refused retry is not flaky"
+    );
+
+    // A case without a record is a lost result: the report says so and fails.
+    std::fs::remove_dir_all(run.join("test_nn")).unwrap();
+    let mut again = clean(Command::new(env!("CARGO_BIN_EXE_xtask")));
+    let lost = again.arg("report").arg(&run).output().unwrap();
+    assert!(!lost.status.success());
+    assert!(String::from_utf8_lossy(&lost.stdout).contains("NO RECORD: test_nn"));
+}

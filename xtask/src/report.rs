@@ -1,0 +1,348 @@
+//! `cargo xtask report [RUN]` and `cargo xtask times update [RUN]`: what a run did, from
+//! the per-case records and the XML the tests wrote, in the shape PyTorch's
+//! upload_test_stats computes; and the measured times, folded back for the planner.
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use torch_harness::junit::{self, Outcome};
+use torch_harness::record::{RECORD_FILE, Record};
+
+#[derive(Args)]
+pub struct ReportArgs {
+    /// A run id or folder (default: the latest run under target/torch-harness/runs).
+    run: Option<String>,
+    /// Also write the report as JSON to this file.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// nextest's JUnit for the run (default: target/nextest/ci/junit.xml when its run id matches).
+    #[arg(long)]
+    junit: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Serialize)]
+pub struct Counts {
+    pub tests: usize,
+    pub failures: usize,
+    pub errors: usize,
+    pub skipped: usize,
+    pub successes: usize,
+    pub time: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Group {
+    pub file: String,
+    pub classname: String,
+    #[serde(flatten)]
+    pub counts: Counts,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FailedRun {
+    pub case: String,
+    pub test: String,
+    /// failure, error or rerun.
+    pub kind: &'static str,
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CaseLine {
+    pub case: String,
+    pub verdict: String,
+    pub wall_seconds: f64,
+    pub repro: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub run: String,
+    pub run_dir: PathBuf,
+    pub cases: usize,
+    pub totals: Counts,
+    pub by_file: Vec<Group>,
+    pub failed_test_runs: Vec<FailedRun>,
+    pub flaky_tests: Vec<(String, String)>,
+    pub failed_cases: Vec<CaseLine>,
+    pub slowest_cases: Vec<CaseLine>,
+    /// Cases nextest ran that left no record: lost results.
+    pub missing_records: Vec<String>,
+    /// Cases whose nextest verdict and record disagree.
+    pub junit_mismatches: Vec<String>,
+    /// Reports that could not be read.
+    pub unreadable: Vec<String>,
+}
+
+pub fn run(args: ReportArgs) -> Result<ExitCode> {
+    let root = crate::workspace::root();
+    let target = crate::workspace::target_dir(&root);
+    let run_dir = run_dir(&target, args.run.as_deref())?;
+    let junit = args
+        .junit
+        .clone()
+        .unwrap_or_else(|| target.join("nextest/ci/junit.xml"));
+    let report = build(&run_dir, Some(&junit))?;
+    print_human(&report);
+    if let Some(path) = &args.json {
+        std::fs::write(path, serde_json::to_vec_pretty(&report)?)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    let lost = !report.missing_records.is_empty() || !report.junit_mismatches.is_empty();
+    Ok(if lost {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// `RUN` as a folder, a run id, or the newest run.
+pub fn run_dir(target: &Path, run: Option<&str>) -> Result<PathBuf> {
+    let runs = target.join("torch-harness/runs");
+    if let Some(run) = run {
+        let as_path = PathBuf::from(run);
+        for candidate in [as_path.clone(), runs.join(run)] {
+            if candidate.is_dir() {
+                return Ok(candidate);
+            }
+        }
+        bail!(
+            "no run `{run}`: not a folder, nor a run id under {}",
+            runs.display()
+        );
+    }
+    std::fs::read_dir(&runs)
+        .with_context(|| {
+            format!(
+                "no runs under {}: run `cargo xtask test` first",
+                runs.display()
+            )
+        })?
+        .filter_map(Result::ok)
+        .filter(|e| e.path().is_dir())
+        .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+        .max_by_key(|(modified, _)| *modified)
+        .map(|(_, path)| path)
+        .with_context(|| format!("no runs under {}", runs.display()))
+}
+
+/// The latest attempt's record of every case in `run_dir`.
+pub fn records(run_dir: &Path) -> Result<Vec<Record>> {
+    let mut latest: BTreeMap<String, Record> = BTreeMap::new();
+    for entry in walkdir::WalkDir::new(run_dir).min_depth(3).max_depth(3) {
+        let Ok(entry) = entry else { continue };
+        if entry.file_name() != RECORD_FILE {
+            continue;
+        }
+        let record = Record::read(entry.path()).map_err(anyhow::Error::msg)?;
+        match latest.get(&record.case) {
+            Some(seen) if seen.attempt >= record.attempt => {}
+            _ => {
+                latest.insert(record.case.clone(), record);
+            }
+        }
+    }
+    Ok(latest.into_values().collect())
+}
+
+pub fn build(run_dir: &Path, junit_path: Option<&Path>) -> Result<Report> {
+    let run = run_dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let records = records(run_dir)?;
+    let mut groups: BTreeMap<(String, String), Counts> = BTreeMap::new();
+    let mut failed_test_runs = Vec::new();
+    let mut unreadable = Vec::new();
+    for record in &records {
+        for path in &record.reports {
+            let cases = match junit::read(path) {
+                Ok(cases) => cases,
+                Err(e) => {
+                    unreadable.push(e.to_string());
+                    continue;
+                }
+            };
+            for case in cases {
+                let file = case.file.clone().unwrap_or_else(|| record.case.clone());
+                let counts = groups.entry((file, case.classname.clone())).or_default();
+                counts.tests += 1;
+                counts.time += case.time;
+                match case.outcome {
+                    Outcome::Passed => counts.successes += 1,
+                    Outcome::Failed => counts.failures += 1,
+                    Outcome::Error => counts.errors += 1,
+                    Outcome::Skipped => counts.skipped += 1,
+                }
+                let failed_kind = match case.outcome {
+                    Outcome::Failed => Some("failure"),
+                    Outcome::Error => Some("error"),
+                    _ => None,
+                };
+                if let Some(kind) = failed_kind {
+                    failed_test_runs.push(FailedRun {
+                        case: record.case.clone(),
+                        test: case.id(),
+                        kind,
+                        message: case.message.clone(),
+                    });
+                }
+                for message in &case.reruns {
+                    failed_test_runs.push(FailedRun {
+                        case: record.case.clone(),
+                        test: case.id(),
+                        kind: "rerun",
+                        message: Some(message.clone()),
+                    });
+                }
+            }
+        }
+    }
+    let totals = groups.values().fold(Counts::default(), |mut t, c| {
+        t.tests += c.tests;
+        t.failures += c.failures;
+        t.errors += c.errors;
+        t.skipped += c.skipped;
+        t.successes += c.successes;
+        t.time += c.time;
+        t
+    });
+    let line = |r: &Record| CaseLine {
+        case: r.case.clone(),
+        verdict: r.verdict.describe(),
+        wall_seconds: r.wall_seconds,
+        repro: r.repro.clone(),
+    };
+    let mut slowest: Vec<&Record> = records.iter().collect();
+    slowest.sort_by(|a, b| b.wall_seconds.total_cmp(&a.wall_seconds));
+    let (missing_records, junit_mismatches) = match junit_path {
+        Some(path) => check_junit(path, &run, &records)?,
+        None => (Vec::new(), Vec::new()),
+    };
+    Ok(Report {
+        run,
+        run_dir: run_dir.to_path_buf(),
+        cases: records.len(),
+        totals,
+        by_file: groups
+            .into_iter()
+            .map(|((file, classname), counts)| Group {
+                file,
+                classname,
+                counts,
+            })
+            .collect(),
+        failed_test_runs,
+        flaky_tests: records
+            .iter()
+            .flat_map(|r| r.flaky_tests.iter().map(|t| (r.case.clone(), t.clone())))
+            .collect(),
+        failed_cases: records
+            .iter()
+            .filter(|r| !r.verdict.is_pass())
+            .map(line)
+            .collect(),
+        slowest_cases: slowest.into_iter().take(10).map(line).collect(),
+        missing_records,
+        junit_mismatches,
+        unreadable,
+    })
+}
+
+/// Compares nextest's JUnit for this run (matched by its run id) with the records:
+/// every case nextest ran has a record, and both agree on pass or fail.
+fn check_junit(path: &Path, run: &str, records: &[Record]) -> Result<(Vec<String>, Vec<String>)> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Ok((Vec::new(), Vec::new()));
+    };
+    if !text.contains(&format!("uuid=\"{run}\"")) {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let cases = junit::parse(&text)
+        .map_err(|(at, e)| anyhow::anyhow!("{}: byte {at}: {e}", path.display()))?;
+    let mut missing = Vec::new();
+    let mut mismatched = Vec::new();
+    for case in cases
+        .iter()
+        .filter(|c| c.classname.starts_with("torch-suite::"))
+    {
+        if case.outcome == Outcome::Skipped {
+            continue;
+        }
+        match records.iter().find(|r| r.case == case.name) {
+            None => missing.push(case.name.clone()),
+            Some(record) => {
+                let junit_passed = case.outcome == Outcome::Passed;
+                if junit_passed != record.verdict.is_pass() {
+                    mismatched.push(format!(
+                        "{}: nextest says {}, the record says {}",
+                        case.name,
+                        if junit_passed { "passed" } else { "failed" },
+                        record.verdict.describe()
+                    ));
+                }
+            }
+        }
+    }
+    Ok((missing, mismatched))
+}
+
+fn print_human(r: &Report) {
+    let t = &r.totals;
+    println!("run {} ({} cases)", r.run, r.cases);
+    println!(
+        "tests {}: {} passed, {} failed, {} errors, {} skipped, {:.1} s",
+        t.tests, t.successes, t.failures, t.errors, t.skipped, t.time
+    );
+    println!(
+        "{:<48} {:<28} {:>5} {:>5} {:>5} {:>5} {:>8}",
+        "file", "class", "tests", "fail", "err", "skip", "time s"
+    );
+    for g in &r.by_file {
+        let c = &g.counts;
+        println!(
+            "{:<48} {:<28} {:>5} {:>5} {:>5} {:>5} {:>8.2}",
+            g.file, g.classname, c.tests, c.failures, c.errors, c.skipped, c.time
+        );
+    }
+    if !r.failed_cases.is_empty() {
+        println!("failed cases:");
+        for c in &r.failed_cases {
+            println!("  {} — {}\n    repro: {}", c.case, c.verdict, c.repro);
+        }
+    }
+    if !r.failed_test_runs.is_empty() {
+        println!("failed test runs:");
+        for f in &r.failed_test_runs {
+            println!(
+                "  [{}] {} {}: {}",
+                f.kind,
+                f.case,
+                f.test,
+                f.message.as_deref().unwrap_or("")
+            );
+        }
+    }
+    if !r.flaky_tests.is_empty() {
+        println!("flaky tests:");
+        for (case, test) in &r.flaky_tests {
+            println!("  {case}: {test}");
+        }
+    }
+    println!("slowest cases:");
+    for c in r.slowest_cases.iter().take(5) {
+        println!("  {:>8.2} s  {}", c.wall_seconds, c.case);
+    }
+    for case in &r.missing_records {
+        println!("NO RECORD: {case} ran under nextest but left no record");
+    }
+    for m in &r.junit_mismatches {
+        println!("MISMATCH: {m}");
+    }
+    for u in &r.unreadable {
+        println!("UNREADABLE: {u}");
+    }
+}
