@@ -4,6 +4,7 @@
 pub mod case;
 pub mod devices;
 pub mod discover;
+pub mod expected_failures;
 pub mod harness;
 pub mod junit;
 pub mod launch;

@@ -3,6 +3,7 @@
 
 mod bench;
 mod bench_plan;
+mod expected;
 mod plan;
 mod report;
 mod selection;
@@ -33,6 +34,9 @@ enum Command {
     /// The times store the planner reads.
     #[command(subcommand)]
     Times(times::Times),
+    /// PyTorch's dynamo/inductor expected-failure and skip lists.
+    #[command(subcommand, name = "expected-failures")]
+    ExpectedFailures(expected::Expected),
     /// Prepare everything the demo and the tests need (the demo's Python environment).
     Setup,
     /// Set up, then run this project's own checks and tests.
@@ -49,6 +53,7 @@ fn main() -> ExitCode {
         Command::Plan(args) => plan::run(args).map(|()| ExitCode::SUCCESS),
         Command::Report(args) => report::run(args),
         Command::Times(t) => times::run(t).map(|()| ExitCode::SUCCESS),
+        Command::ExpectedFailures(cmd) => expected::run(cmd),
         Command::Setup => setup::demo(&workspace::root()).map(|_| ExitCode::SUCCESS),
         Command::Check => test::check(),
         Command::Bench(bench) => bench::run(bench).map(|()| ExitCode::SUCCESS),

@@ -283,3 +283,94 @@ fn the_report_adds_up_the_xml_and_agrees_with_nextest() {
     assert!(!lost.status.success());
     assert!(String::from_utf8_lossy(&lost.stdout).contains("NO RECORD: test_nn"));
 }
+
+/// A copy of the demo's Python side in a temporary folder.
+fn demo_copy() -> tempfile::TempDir {
+    let copy = tempfile::tempdir().unwrap();
+    let demo = workspace().join("demo");
+    for entry in walkdir::WalkDir::new(&demo) {
+        let entry = entry.unwrap();
+        let rel = entry.path().strip_prefix(&demo).unwrap();
+        let skip = ["build", "csrc", ".pytest_cache"]
+            .iter()
+            .any(|s| rel.starts_with(s))
+            || rel.components().any(|c| c.as_os_str() == "__pycache__");
+        if skip {
+            continue;
+        }
+        let to = copy.path().join(rel);
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&to).unwrap();
+        } else {
+            std::fs::copy(entry.path(), &to).unwrap();
+        }
+    }
+    copy
+}
+
+#[test]
+fn a_dynamo_run_updates_the_expected_failure_lists() {
+    let copy = demo_copy();
+    let lists = copy.path().join("test/dynamo_expected_failures");
+    // Forget the real expected failure, and claim a passing test fails.
+    std::fs::remove_file(lists.join("TestTensorOps.test_inplace_aliasing")).unwrap();
+    std::fs::write(lists.join("TestTensorOps.test_identity"), "").unwrap();
+    let out_dir = tempfile::tempdir().unwrap();
+    let mut test = clean(Command::new(env!("CARGO_BIN_EXE_xtask")));
+    // As PyTorch advises for list updates: keep going, so every test runs.
+    test.args([
+        "test",
+        "--dynamo",
+        "--keep-going",
+        "--",
+        "-E",
+        "test(=test_torch)",
+    ])
+    .env("PYTORCH_ROOT", copy.path())
+    .env(
+        "PYTHON",
+        workspace().join("target/torch-harness/demo-venv/bin/python"),
+    )
+    .env("TORCH_HARNESS_OUT", out_dir.path());
+    assert!(
+        !test.output().unwrap().status.success(),
+        "both list errors fail the run"
+    );
+
+    let update = |write: bool| {
+        let mut cmd = clean(Command::new(env!("CARGO_BIN_EXE_xtask")));
+        cmd.args(["expected-failures", "update"])
+            .arg(out_dir.path())
+            .env("PYTORCH_ROOT", copy.path());
+        if write {
+            cmd.arg("--write");
+        }
+        let out = cmd.output().unwrap();
+        check(&out);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let proposal = update(false);
+    assert!(
+        proposal.contains("add    dynamo_expected_failures/TestTensorOps.test_inplace_aliasing"),
+        "{proposal}"
+    );
+    assert!(
+        proposal.contains("remove dynamo_expected_failures/TestTensorOps.test_identity"),
+        "{proposal}"
+    );
+    assert!(
+        lists.join("TestTensorOps.test_identity").exists(),
+        "no --write, no change"
+    );
+    update(true);
+    assert!(lists.join("TestTensorOps.test_inplace_aliasing").exists());
+    assert!(!lists.join("TestTensorOps.test_identity").exists());
+    let mut check_cmd = clean(Command::new(env!("CARGO_BIN_EXE_xtask")));
+    check(
+        &check_cmd
+            .args(["expected-failures", "check"])
+            .env("PYTORCH_ROOT", copy.path())
+            .output()
+            .unwrap(),
+    );
+}

@@ -15,7 +15,47 @@ import subprocess
 import sys
 import unittest
 
-TestCase = unittest.TestCase
+def _compiled_family():
+    if os.environ.get("PYTORCH_TEST_WITH_INDUCTOR") == "1":
+        return "inductor"
+    if os.environ.get("PYTORCH_TEST_WITH_DYNAMO") == "1":
+        return "dynamo"
+    return None
+
+
+def _listed(folder, key):
+    test_dir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    test_dir = os.path.join(os.path.dirname(test_dir), "test")
+    return os.path.exists(os.path.join(test_dir, folder, key))
+
+
+class TestCase(unittest.TestCase):
+    """Under PYTORCH_TEST_WITH_DYNAMO/INDUCTOR, applies test/<family>_expected_failures
+    and <family>_skips as common_utils does: a listed expected failure that raises is
+    skipped and one that passes fails ("Unexpected success"); a listed skip is skipped
+    either way, saying so when it passed."""
+
+    def _callTestMethod(self, method):
+        family = _compiled_family()
+        key = f"{type(self).__name__}.{self._testMethodName}"
+        if family and _listed(f"{family}_expected_failures", key):
+            try:
+                method()
+            except Exception as e:  # noqa: BLE001 - any failure is the expected one
+                raise unittest.SkipTest(f"expected failure under {family}: {e}")
+            raise AssertionError(
+                f"Unexpected success, please remove `test/{family}_expected_failures/{key}`"
+            )
+        if family and _listed(f"{family}_skips", key):
+            try:
+                method()
+            except Exception as e:  # noqa: BLE001
+                raise unittest.SkipTest(f"skipped under {family}: {e}")
+            raise unittest.SkipTest(
+                f"This test passed, maybe we can remove `test/{family}_skips/{key}`"
+            )
+        return super()._callTestMethod(method)
+
 
 _DEFAULT_REPORTS = "test-reports/" + os.environ.get(
     "TEST_REPORT_SOURCE_OVERRIDE", "python-unittest"
