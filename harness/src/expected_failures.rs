@@ -105,23 +105,16 @@ pub fn update(test_dir: &Path, family: Family, tests: &[TestCase]) -> Update {
     for test in tests {
         let id = test.id();
         let message = test.message.as_deref().unwrap_or("").to_lowercase();
-        match test.outcome {
-            Outcome::Failed | Outcome::Error if message.contains("unexpected success") => {
-                if expected.contains(&id) {
-                    update.remove_expected.insert(id);
-                }
-            }
-            Outcome::Failed | Outcome::Error => {
-                if !expected.contains(&id) && !skips.contains(&id) {
-                    update.add_expected.insert(id);
-                }
-            }
-            Outcome::Skipped if message.contains("this test passed, maybe we can remove") => {
-                if skips.contains(&id) {
-                    update.remove_skips.insert(id);
-                }
-            }
-            _ => {}
+        let failed = matches!(test.outcome, Outcome::Failed | Outcome::Error);
+        let unexpected_success = failed && message.contains("unexpected success");
+        let passing_skip = test.outcome == Outcome::Skipped
+            && message.contains("this test passed, maybe we can remove");
+        if unexpected_success && expected.contains(&id) {
+            update.remove_expected.insert(id);
+        } else if failed && !unexpected_success && !expected.contains(&id) && !skips.contains(&id) {
+            update.add_expected.insert(id);
+        } else if passing_skip && skips.contains(&id) {
+            update.remove_skips.insert(id);
         }
     }
     update
