@@ -220,10 +220,19 @@ pub struct CppCase {
 }
 
 impl CppCase {
+    /// A name gtest could print for a suite (or a binary): no separators, wildcards,
+    /// whitespace or control characters.
+    pub fn is_plain(s: &str) -> bool {
+        !s.is_empty()
+            && !s
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || matches!(c, ':' | '\\' | '*' | '?'))
+    }
+
     pub fn parse(name: &str) -> Result<CppCase, NameError> {
         let bad = || NameError::BadCpp(name.to_string());
         let (binary, suite) = name.split_once("::").ok_or_else(bad)?;
-        let plain = |s: &str| !s.is_empty() && !s.contains([':', '\\', '\0', '*', '?']);
+        let plain = CppCase::is_plain;
         if !plain(binary) || binary.contains('/') || binary.starts_with('.') || !plain(suite) {
             return Err(bad());
         }

@@ -73,19 +73,28 @@ pub fn load(path: &Path, key: &JobKey) -> Result<FileTimes, TimesError> {
         path: path.to_path_buf(),
         source,
     })?;
-    let data: Data = serde_json::from_str(&text).map_err(|e| TimesError::Malformed {
+    parse(&text, key, path)
+}
+
+/// The times of `key` in test-times JSON read from `path`.
+pub fn parse(text: &str, key: &JobKey, path: &Path) -> Result<FileTimes, TimesError> {
+    let data: Data = serde_json::from_str(text).map_err(|e| TimesError::Malformed {
         path: path.to_path_buf(),
         line: e.line(),
         column: e.column(),
         message: e.to_string(),
     })?;
-    lookup(&data, key)
-        .cloned()
-        .ok_or_else(|| TimesError::NoEntry {
-            path: path.to_path_buf(),
-            job: key.job.clone(),
-            config: key.config.clone(),
-        })
+    let times = lookup(&data, key).ok_or_else(|| TimesError::NoEntry {
+        path: path.to_path_buf(),
+        job: key.job.clone(),
+        config: key.config.clone(),
+    })?;
+    // Times are durations: a negative or non-finite one would poison the planner.
+    Ok(times
+        .iter()
+        .filter(|(_, t)| t.is_finite() && **t >= 0.0)
+        .map(|(k, t)| (k.clone(), *t))
+        .collect())
 }
 
 fn lookup<'d>(data: &'d Data, key: &JobKey) -> Option<&'d FileTimes> {

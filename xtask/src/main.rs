@@ -4,6 +4,7 @@
 mod bench;
 mod bench_plan;
 mod expected;
+mod fuzz;
 mod plan;
 mod report;
 mod selection;
@@ -37,6 +38,8 @@ enum Command {
     /// PyTorch's dynamo/inductor expected-failure and skip lists.
     #[command(subcommand, name = "expected-failures")]
     ExpectedFailures(expected::Expected),
+    /// Run every fuzz target of fuzz/ for a while.
+    Fuzz(fuzz::FuzzArgs),
     /// Prepare everything the demo and the tests need (the demo's Python environment).
     Setup,
     /// Set up, then run this project's own checks and tests.
@@ -54,6 +57,7 @@ fn main() -> ExitCode {
         Command::Report(args) => report::run(args),
         Command::Times(t) => times::run(t).map(|()| ExitCode::SUCCESS),
         Command::ExpectedFailures(cmd) => expected::run(cmd),
+        Command::Fuzz(args) => fuzz::run(args).map(|()| ExitCode::SUCCESS),
         Command::Setup => setup::demo(&workspace::root()).map(|_| ExitCode::SUCCESS),
         Command::Check => test::check(),
         Command::Bench(bench) => bench::run(bench).map(|()| ExitCode::SUCCESS),

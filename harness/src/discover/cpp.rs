@@ -170,7 +170,7 @@ pub fn parse_listing(text: &str) -> Vec<String> {
         let head = line.split("  #").next().unwrap_or("").trim_end();
         current = head
             .strip_suffix('.')
-            .filter(|s| !s.is_empty() && !s.contains([' ', ':', '*', '?']))
+            .filter(|s| CppCase::is_plain(s))
             .map(String::from);
     }
     suites.dedup();
