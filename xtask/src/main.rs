@@ -27,6 +27,11 @@ struct Cli {
 enum Command {
     /// Run the suite (the embedded demo, or PYTORCH_ROOT) through `cargo nextest run --profile ci`.
     Test(test::TestArgs),
+    /// Build the test binaries once into an archive that other machines run.
+    Archive {
+        /// The archive to write (`.tar.zst`).
+        file: std::path::PathBuf,
+    },
     /// Print the time-balanced shard plan.
     Plan(plan::PlanArgs),
     /// Summarise a run: per-file stats as PyTorch's upload_test_stats, failures, flaky
@@ -53,6 +58,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Test(args) => test::run(args),
+        Command::Archive { file } => test::archive(&file),
         Command::Plan(args) => plan::run(args).map(|()| ExitCode::SUCCESS),
         Command::Report(args) => report::run(args),
         Command::Times(t) => times::run(t).map(|()| ExitCode::SUCCESS),

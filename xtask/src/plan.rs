@@ -35,7 +35,7 @@ pub struct PlanInputs {
 }
 
 pub fn run(args: PlanArgs) -> Result<()> {
-    let resolved = resolve(&args.select)?;
+    let resolved = resolve(&args.select, None)?;
     let times = load_times(&resolved.settings, args.inputs.times.as_deref());
     let plan = compute(&resolved, args.shards, &times, args.inputs.threads)?;
     if args.json {

@@ -126,8 +126,16 @@ impl Resolved {
     }
 }
 
-pub fn resolve(args: &SelectArgs) -> Result<Resolved> {
-    let settings = Settings::from_env();
+/// Resolves the flags against the checkout; `workspace` stands in for this workspace
+/// (a copy the test binaries run from, as nextest's `--workspace-remap`).
+pub fn resolve(args: &SelectArgs, workspace: Option<&std::path::Path>) -> Result<Resolved> {
+    let settings = match workspace {
+        Some(ws) => Settings::from_lookup(|name| match name {
+            "NEXTEST_WORKSPACE_ROOT" => Some(ws.as_os_str().to_owned()),
+            _ => std::env::var_os(name).filter(|v| !v.is_empty()),
+        }),
+        None => Settings::from_env(),
+    };
     let policy = Policy::load(&settings.manifests, &settings.root)?;
     let found: Vec<Discovered> = discover(&settings.root, &policy)?
         .into_iter()

@@ -15,6 +15,13 @@ use torch_harness::times::FileTimes;
 
 #[derive(Args)]
 pub struct TestArgs {
+    /// Run the tests of a `cargo xtask archive` instead of building them.
+    #[arg(long, value_name = "FILE")]
+    archive_file: Option<PathBuf>,
+    /// With --archive-file: the workspace checkout the archive runs against
+    /// (default: this one).
+    #[arg(long, value_name = "DIR", requires = "archive_file")]
+    workspace_remap: Option<PathBuf>,
     /// Run shard i of n of the time-balanced plan.
     #[arg(long, value_name = "I/N")]
     shard: Option<String>,
@@ -43,18 +50,32 @@ pub struct TestArgs {
 }
 
 pub fn run(args: TestArgs) -> Result<ExitCode> {
-    let root = crate::workspace::root();
-    let resolved = resolve(&args.select)?;
+    let root = match &args.workspace_remap {
+        Some(dir) => std::path::absolute(dir)?,
+        None => crate::workspace::root(),
+    };
+    let resolved = resolve(
+        &args.select,
+        args.workspace_remap.is_some().then_some(root.as_path()),
+    )?;
     let target = crate::workspace::target_dir(&root);
     let mut nextest = Command::new(crate::workspace::cargo());
-    nextest.current_dir(&root).args([
-        "nextest",
-        "run",
-        "--profile",
-        "ci",
-        "--package",
-        "torch-suite",
-    ]);
+    nextest
+        .current_dir(&root)
+        .args(["nextest", "run", "--profile", "ci"]);
+    match &args.archive_file {
+        // Built elsewhere: the archive's binaries run against this checkout.
+        Some(archive) => {
+            nextest
+                .arg("--archive-file")
+                .arg(std::path::absolute(archive)?)
+                .arg("--workspace-remap")
+                .arg(&root);
+        }
+        None => {
+            nextest.args(["--package", "torch-suite"]);
+        }
+    }
 
     let times = crate::plan::load_times(&resolved.settings, args.plan.times.as_deref());
     let (plan, cases) = match &args.shard {
@@ -122,7 +143,7 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if std::env::var_os(var::PYTORCH_ROOT).is_none() {
-        let python = crate::setup::demo(&root)?;
+        let python = crate::setup::demo(&crate::workspace::root())?;
         nextest.env(var::PYTHON, python);
         eprintln!(
             "running the embedded demo ({})",
@@ -276,6 +297,25 @@ fn write_keyed(dir: &Path, stem: &str, ext: &str, bytes: &[u8]) -> Result<PathBu
     std::fs::write(&tmp, bytes)?;
     std::fs::rename(&tmp, &path)?;
     Ok(path)
+}
+
+/// `cargo xtask archive FILE`: the test binaries, built once, to run on other machines
+/// with `cargo xtask test --archive-file FILE` against a checkout there.
+pub fn archive(file: &Path) -> Result<ExitCode> {
+    let root = crate::workspace::root();
+    let status = Command::new(crate::workspace::cargo())
+        .current_dir(&root)
+        .args([
+            "nextest",
+            "archive",
+            "--package",
+            "torch-suite",
+            "--archive-file",
+        ])
+        .arg(std::path::absolute(file)?)
+        .status()
+        .context("cannot start `cargo nextest archive`; install cargo-nextest")?;
+    Ok(exit_code(status))
 }
 
 /// Set-up, then the project's own tests (what CI runs).
