@@ -3,6 +3,7 @@
 
 mod bench;
 mod bench_plan;
+mod e2e;
 mod expected;
 mod fuzz;
 mod plan;
@@ -32,6 +33,9 @@ enum Command {
         /// The archive to write (`.tar.zst`).
         file: std::path::PathBuf,
     },
+    /// The lane against the real torch wheel: e2e-torch/ through the harness.
+    #[command(name = "e2e-torch")]
+    E2eTorch,
     /// Print the time-balanced shard plan.
     Plan(plan::PlanArgs),
     /// Summarise a run: per-file stats as PyTorch's upload_test_stats, failures, flaky
@@ -59,6 +63,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Test(args) => test::run(args),
         Command::Archive { file } => test::archive(&file),
+        Command::E2eTorch => e2e::run().map(|()| ExitCode::SUCCESS),
         Command::Plan(args) => plan::run(args).map(|()| ExitCode::SUCCESS),
         Command::Report(args) => report::run(args),
         Command::Times(t) => times::run(t).map(|()| ExitCode::SUCCESS),

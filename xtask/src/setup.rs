@@ -20,10 +20,20 @@ pub fn demo(root: &Path) -> Result<PathBuf> {
 }
 
 pub fn demo_python(root: &Path) -> Result<PathBuf> {
-    let venv = crate::workspace::target_dir(root).join(DEMO_VENV);
+    venv(
+        root,
+        DEMO_VENV,
+        &root.join("demo/requirements.txt"),
+        "the demo's Python environment",
+    )
+}
+
+/// A venv under `target/` with `requirements` installed, made once and made again when
+/// the requirements change. Returns its interpreter.
+pub fn venv(root: &Path, under_target: &str, requirements: &Path, what: &str) -> Result<PathBuf> {
+    let venv = crate::workspace::target_dir(root).join(under_target);
     let python = venv.join("bin/python");
-    let requirements = root.join("demo/requirements.txt");
-    let wanted = std::fs::read_to_string(&requirements)
+    let wanted = std::fs::read_to_string(requirements)
         .with_context(|| format!("reading {}", requirements.display()))?;
     let stamp = venv.join("requirements.installed");
     if python.exists() && std::fs::read_to_string(&stamp).ok().as_deref() == Some(&wanted) {
@@ -31,20 +41,19 @@ pub fn demo_python(root: &Path) -> Result<PathBuf> {
     }
     let log = venv.with_extension("log");
     std::fs::create_dir_all(venv.parent().unwrap_or(root))?;
-    let system_python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
     step(
-        "creating the demo's Python environment",
+        &format!("creating {what}"),
         &log,
-        Command::new(&system_python)
+        Command::new("python3")
             .args(["-m", "venv", "--clear"])
             .arg(&venv),
     )?;
     step(
-        "installing pytest and the runner plugins (demo/requirements.txt)",
+        &format!("installing {}", requirements.display()),
         &log,
         Command::new(&python)
             .args(["-m", "pip", "install", "--disable-pip-version-check", "-r"])
-            .arg(&requirements),
+            .arg(requirements),
     )?;
     std::fs::write(&stamp, wanted)?;
     Ok(python)
