@@ -163,3 +163,33 @@ fn plans_on_pytorchs_times_are_within_two_percent_of_the_lower_bound() {
         }
     }
 }
+
+#[test]
+fn nextest_lists_every_case_with_its_binary_for_tools() {
+    let mut cmd = clean(Command::new(env!("CARGO")));
+    cmd.args([
+        "nextest",
+        "list",
+        "--package",
+        "torch-suite",
+        "--message-format",
+        "json",
+    ]);
+    let json: serde_json::Value = serde_json::from_str(&ok(cmd.output().unwrap())).unwrap();
+    let suites = json["rust-suites"].as_object().unwrap();
+    for (binary, example) in [
+        ("torch-suite::python", "nn::test_pooling"),
+        (
+            "torch-suite::distributed",
+            "distributed::test_distributed_spawn::gloo::init_env",
+        ),
+        ("torch-suite::cpp", "test_death"),
+    ] {
+        let cases = suites[binary]["testcases"].as_object().unwrap();
+        assert!(
+            cases.keys().any(|c| c.starts_with(example)),
+            "{binary}: {:?}",
+            cases.keys()
+        );
+    }
+}
