@@ -172,6 +172,8 @@ fn supervise(
     let pid = Pid::from_raw(child.id() as i32);
     let mut ended = None;
     let mut kill_at: Option<Instant> = None;
+    // Short first waits, so a quick test costs no 20 ms poll.
+    let mut nap = Duration::from_micros(250);
     loop {
         if let Some(status) = child.try_wait().map_err(RunError::Wait)? {
             return Ok((status, ended));
@@ -193,7 +195,8 @@ fn supervise(
             let _ = kill(pid, Signal::SIGKILL);
             signal_tree(token, Signal::SIGKILL);
         }
-        std::thread::sleep(POLL);
+        std::thread::sleep(nap);
+        nap = (nap * 2).min(POLL);
     }
 }
 
