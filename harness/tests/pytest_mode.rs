@@ -3,23 +3,11 @@
 
 mod common;
 
+use common::{demo_python, workspace};
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn demo_python() -> PathBuf {
-    let python = workspace().join("target/torch-harness/demo-venv/bin/python");
-    assert!(
-        python.exists(),
-        "{} is missing: run `cargo xtask setup` (or `cargo xtask check`) first",
-        python.display()
-    );
-    python
-}
 
 fn run_demo(case: &str, out: &Path) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_torch-harness"))

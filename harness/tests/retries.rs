@@ -4,24 +4,11 @@
 
 mod common;
 
+use common::{demo_python, workspace};
+
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn demo_python() -> PathBuf {
-    let python = workspace().join("target/torch-harness/demo-venv/bin/python");
-    assert!(
-        python.exists(),
-        "run `cargo xtask setup` first: {} is missing",
-        python.display()
-    );
-    python
-}
 
 /// A file of 30 tests; `test_15` does what `behaviour` says, with a counter kept in
 /// COUNTER_FILE across processes.

@@ -26,6 +26,21 @@ impl Checkout {
     }
 }
 
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The demo's Python environment (pytest mode); `cargo xtask setup` creates it.
+pub fn demo_python() -> PathBuf {
+    let python = workspace().join("target/torch-harness/demo-venv/bin/python");
+    assert!(
+        python.exists(),
+        "{} is missing: run `cargo xtask setup` (or `cargo xtask check`) first",
+        python.display()
+    );
+    python
+}
+
 pub fn manifests() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../test-manifests")
 }
