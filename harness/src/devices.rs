@@ -244,23 +244,18 @@ fn detect() -> Devices {
             .collect();
         tags.len()
     };
-    let cuda = count("nvidia-smi", &["-L"], "GPU ", ':');
-    if cuda > 0 {
-        return Devices {
-            vendor: Vendor::Cuda,
-            ids: (0..cuda as u32).collect(),
-            procs_per_device: 1,
-        };
+    let (vendor, n) = match count("nvidia-smi", &["-L"], "GPU ", ':') {
+        0 => (Vendor::Rocm, count("rocm-smi", &["--showid"], "GPU[", ']')),
+        n => (Vendor::Cuda, n),
+    };
+    if n == 0 {
+        return Devices::none();
     }
-    let rocm = count("rocm-smi", &["--showid"], "GPU[", ']');
-    if rocm > 0 {
-        return Devices {
-            vendor: Vendor::Rocm,
-            ids: (0..rocm as u32).collect(),
-            procs_per_device: 1,
-        };
+    Devices {
+        vendor,
+        ids: (0..n as u32).collect(),
+        procs_per_device: 1,
     }
-    Devices::none()
 }
 
 #[cfg(test)]

@@ -246,7 +246,8 @@ pub fn attempt_dir(out_dir: &Path, case: &str, attempt: u32) -> PathBuf {
         .join(format!("attempt-{attempt}"))
 }
 
-fn shell_quote(arg: &str) -> String {
+/// `arg` as one shell word: as it is when plain, else in single quotes.
+pub fn shell_quote(arg: &str) -> String {
     let plain = arg
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || b"-_=./:,@+".contains(&b));

@@ -5,6 +5,7 @@ pub mod case;
 pub mod devices;
 pub mod discover;
 pub mod expected_failures;
+pub mod fsutil;
 pub mod harness;
 pub mod junit;
 pub mod launch;

@@ -93,7 +93,10 @@ pub enum ProbeError {
 
 /// The environment of `python`, from the cache when it is still fresh.
 pub fn python_env(python: &Path, cache_dir: &Path) -> Result<PythonEnv, ProbeError> {
-    let cache_file = cache_dir.join(format!("python-{:016x}.json", path_hash(python)));
+    let cache_file = cache_dir.join(format!(
+        "python-{:016x}.json",
+        crate::plan::stable_hash(&python.to_string_lossy())
+    ));
     if let Some(entry) = std::fs::read(&cache_file)
         .ok()
         .and_then(|bytes| serde_json::from_slice::<CacheEntry>(&bytes).ok())
@@ -107,15 +110,7 @@ pub fn python_env(python: &Path, cache_dir: &Path) -> Result<PythonEnv, ProbeErr
         stamps: stamps(&env.paths),
         env: env.clone(),
     };
-    // A cache that cannot be written only costs the next case another probe.
-    if std::fs::create_dir_all(cache_dir).is_ok()
-        && let Ok(json) = serde_json::to_vec(&entry)
-    {
-        let tmp = cache_file.with_extension(format!("tmp{}", std::process::id()));
-        if std::fs::write(&tmp, json).is_ok() {
-            let _ = std::fs::rename(&tmp, &cache_file);
-        }
-    }
+    crate::fsutil::write_cache(&cache_file, &entry);
     Ok(env)
 }
 
@@ -152,15 +147,4 @@ fn stamps(paths: &[String]) -> Vec<(String, u128)> {
             (p.clone(), mtime)
         })
         .collect()
-}
-
-/// A stable (not randomly seeded) hash, so every process finds the same cache file.
-fn path_hash(path: &Path) -> u64 {
-    // FNV-1a
-    path.as_os_str()
-        .as_encoded_bytes()
-        .iter()
-        .fold(0xcbf2_9ce4_8422_2325, |h, b| {
-            (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
-        })
 }

@@ -278,15 +278,26 @@ fn processes() -> Vec<(i32, i32, char)> {
         .filter_map(Result::ok)
         .filter_map(|entry| {
             let pid = entry.file_name().to_str()?.parse::<i32>().ok()?;
-            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-            // The command name may hold spaces and parentheses: parse after the last ')'.
-            let (_, rest) = stat.rsplit_once(')')?;
-            let mut fields = rest.split_whitespace();
-            let state = fields.next()?.chars().next()?;
-            let ppid = fields.next()?.parse().ok()?;
+            let (ppid, state) = stat(pid)?;
             Some((pid, ppid, state))
         })
         .collect()
+}
+
+/// (parent pid, state) of `pid`, from /proc.
+fn stat(pid: i32) -> Option<(i32, char)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may hold spaces and parentheses: parse after the last ')'.
+    let (_, rest) = stat.rsplit_once(')')?;
+    let mut fields = rest.split_whitespace();
+    let state = fields.next()?.chars().next()?;
+    let ppid = fields.next()?.parse().ok()?;
+    Some((ppid, state))
+}
+
+/// Whether `pid` is a live process (not gone, not a zombie).
+pub fn is_alive(pid: i32) -> bool {
+    stat(pid).is_some_and(|(_, state)| state != 'Z' && state != 'X')
 }
 
 /// Live (non-zombie) processes below `root`.

@@ -46,9 +46,7 @@ pub struct FailedTest {
 impl Record {
     pub fn write(&self, dir: &Path) -> std::io::Result<()> {
         let json = serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?;
-        let tmp = dir.join(format!("{RECORD_FILE}.tmp"));
-        std::fs::write(&tmp, json)?;
-        std::fs::rename(tmp, dir.join(RECORD_FILE))
+        crate::fsutil::write_atomic(&dir.join(RECORD_FILE), &json)
     }
 
     pub fn read(path: &Path) -> Result<Record, String> {

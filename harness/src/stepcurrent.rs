@@ -49,7 +49,7 @@ pub struct Options {
 }
 
 /// How the file went, over all its processes.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct FileRun {
     /// Every process: its status and how the harness ended it, if it did.
     pub runs: Vec<(ExitStatus, Option<Ended>)>,
@@ -72,16 +72,7 @@ pub fn run(launch: &Launch, opts: &Options) -> Result<FileRun, RunError> {
         return single(launch, opts.limits);
     };
     let mut failures: BTreeMap<String, u32> = BTreeMap::new();
-    let mut out = FileRun {
-        runs: Vec::new(),
-        flaky: Vec::new(),
-        consistent: Vec::new(),
-        last: (ExitStatus::default(), None),
-        worst: None,
-        wall: Duration::ZERO,
-        leftovers: 0,
-        note: None,
-    };
+    let mut out = FileRun::default();
     let mut step = Step::Resume;
     let mut stack_traces: Option<&str> = None;
     // At most three tries per test and one pass per test after that: bounded by the
@@ -149,16 +140,7 @@ pub fn run(launch: &Launch, opts: &Options) -> Result<FileRun, RunError> {
 
 fn single(launch: &Launch, limits: Limits) -> Result<FileRun, RunError> {
     let finished = process::run(launch, limits)?;
-    let mut out = FileRun {
-        runs: Vec::new(),
-        flaky: Vec::new(),
-        consistent: Vec::new(),
-        last: (finished.status, finished.ended),
-        worst: None,
-        wall: Duration::ZERO,
-        leftovers: 0,
-        note: None,
-    };
+    let mut out = FileRun::default();
     record(&mut out, &finished);
     Ok(out)
 }

@@ -12,6 +12,7 @@ use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use torch_harness::process::is_alive;
 
 /// Starts a grandchild in its own session and a plain child, records all pids, then
 /// hangs (or exits at once with HANG=0).
@@ -72,21 +73,11 @@ fn recorded_pids(file: &Path) -> Vec<i32> {
     }
 }
 
-fn alive(pid: i32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|s| {
-            s.rsplit_once(')')
-                .map(|(_, rest)| rest.trim_start().starts_with('Z'))
-        })
-        .is_some_and(|zombie| !zombie)
-}
-
 /// Pids of the tree still alive a moment after the harness is gone.
 fn survivors(pids: &[i32]) -> Vec<i32> {
     let deadline = Instant::now() + Duration::from_secs(3);
     loop {
-        let left: Vec<i32> = pids.iter().copied().filter(|p| alive(*p)).collect();
+        let left: Vec<i32> = pids.iter().copied().filter(|p| is_alive(*p)).collect();
         if left.is_empty() || Instant::now() >= deadline {
             for pid in &left {
                 let _ = nix::sys::signal::kill(Pid::from_raw(*pid), Signal::SIGKILL);

@@ -50,8 +50,12 @@ fn list(args: ListArgs) -> Result<()> {
     );
     let harness = build_python_harness(&root)?;
     let out = tempfile::tempdir()?;
-    let env = |cmd: &mut Command| {
-        cmd.env("PYTORCH_ROOT", checkout.path())
+    // Every command runs in the checkout with the same variables.
+    let command = |program: &Path, args: &[&str]| {
+        let mut cmd = Command::new(program);
+        cmd.args(args)
+            .current_dir(checkout.path())
+            .env("PYTORCH_ROOT", checkout.path())
             .env("TORCH_HARNESS_OUT", out.path())
             .env("NEXTEST", "1")
             // The exact run stops at the spawn: a no-op interpreter, no probe.
@@ -59,25 +63,16 @@ fn list(args: ListArgs) -> Result<()> {
             .env("TORCH_HARNESS_PYTEST", "0")
             .stdout(Stdio::null())
             .stderr(Stdio::null());
+        cmd
     };
     let walk = median(args.runs, || {
-        let mut cmd = Command::new("find");
-        cmd.args(["test", "-name", "test_*.py"])
-            .current_dir(checkout.path());
-        env(&mut cmd);
-        cmd
+        command(Path::new("find"), &["test", "-name", "test_*.py"])
     })?;
     let listing = median(args.runs, || {
-        let mut cmd = Command::new(&harness);
-        cmd.args(["--list", "--format", "terse"]);
-        env(&mut cmd);
-        cmd
+        command(&harness, &["--list", "--format", "terse"])
     })?;
     let exact = median(args.runs, || {
-        let mut cmd = Command::new(&harness);
-        cmd.args(["test_ops", "--exact", "--nocapture"]);
-        env(&mut cmd);
-        cmd
+        command(&harness, &["test_ops", "--exact", "--nocapture"])
     })?;
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     let ratio = |d: Duration| d.as_secs_f64() / walk.as_secs_f64();

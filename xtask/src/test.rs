@@ -160,7 +160,13 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
         .status()
         .context("cannot start `cargo nextest`; install cargo-nextest")?;
     eprintln!("JUnit: {}", target.join("nextest/ci/junit.xml").display());
-    if let Some(run) = newest_run(&target.join("torch-harness/runs"), started) {
+    // The newest run folder, if this invocation wrote it.
+    let newest = crate::report::run_dir(&target, None).ok();
+    if let Some(run) = newest.filter(|dir| {
+        std::fs::metadata(dir)
+            .and_then(|m| m.modified())
+            .is_ok_and(|modified| modified >= started)
+    }) {
         eprintln!("logs and reports: {}", run.display());
     }
     Ok(exit_code(status))
@@ -196,13 +202,7 @@ fn dry_run(resolved: &Resolved, plan: Option<&Plan>, cases: &[String], nextest: 
     for case in cases {
         println!("    {case}");
     }
-    let quote = |text: &str| {
-        if text.contains([' ', '(', '|', '&', '$', '\\', '\'']) {
-            format!("'{}'", text.replace('\'', r"'\''"))
-        } else {
-            text.to_string()
-        }
-    };
+    let quote = torch_harness::launch::shell_quote;
     let mut line = String::new();
     for (k, v) in nextest.get_envs() {
         if let Some(v) = v {
@@ -292,10 +292,7 @@ fn write_tool_config(
 fn write_keyed(dir: &Path, stem: &str, ext: &str, bytes: &[u8]) -> Result<PathBuf> {
     let hash = torch_harness::plan::stable_hash(&String::from_utf8_lossy(bytes));
     let path = dir.join(format!("{stem}-{hash:016x}.{ext}"));
-    std::fs::create_dir_all(dir)?;
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, &path)?;
+    torch_harness::fsutil::write_atomic(&path, bytes)?;
     Ok(path)
 }
 
@@ -337,15 +334,4 @@ fn exit_code(status: std::process::ExitStatus) -> ExitCode {
             .and_then(|c| u8::try_from(c).ok())
             .unwrap_or(1),
     )
-}
-
-/// The run folder the harness wrote during this invocation, if any.
-fn newest_run(runs: &Path, since: SystemTime) -> Option<PathBuf> {
-    std::fs::read_dir(runs)
-        .ok()?
-        .filter_map(Result::ok)
-        .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
-        .filter(|(modified, _)| *modified >= since)
-        .max_by_key(|(modified, _)| *modified)
-        .map(|(_, path)| path)
 }

@@ -1,44 +1,24 @@
 //! Build once, run on many machines: an archive and a copy of the checkout moved to
 //! another folder run as two shards that together cover every demo case once.
 
+mod common;
+
+use common::{clean, ok, recorded, workspace};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn clean(mut cmd: Command) -> Command {
-    for (key, _) in std::env::vars_os() {
-        let k = key.to_string_lossy();
-        if k.starts_with("NEXTEST") || k == "PYTORCH_ROOT" || k == "TORCH_HARNESS_PLAN" {
-            cmd.env_remove(key);
-        }
-    }
-    cmd.current_dir(workspace());
-    cmd
-}
-
-fn ok(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "{cmd:?}:\n{text}");
-    text
-}
-
 /// The checkout's files (tracked and new, not ignored) plus the demo's built binaries.
 fn copy_checkout(to: &Path) {
-    let listed = ok(clean(Command::new("git")).args([
-        "ls-files",
-        "--cached",
-        "--others",
-        "--exclude-standard",
-        "-z",
-    ]));
+    let listed = ok(clean(Command::new("git"))
+        .args([
+            "ls-files",
+            "--cached",
+            "--others",
+            "--exclude-standard",
+            "-z",
+        ])
+        .output()
+        .unwrap());
     let mut files: Vec<PathBuf> = listed
         .split('\0')
         .filter(|f| !f.is_empty())
@@ -61,24 +41,15 @@ fn copy_checkout(to: &Path) {
     }
 }
 
-fn recorded(out: &Path) -> Vec<String> {
-    std::fs::read_dir(out)
-        .map(|d| {
-            d.filter_map(Result::ok)
-                .filter(|e| e.path().join("attempt-1/record.json").is_file())
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 #[test]
 fn two_shards_from_a_moved_archive_cover_the_demo_once() {
     let scratch = tempfile::tempdir().unwrap();
     let built = scratch.path().join("suite.tar.zst");
     ok(clean(Command::new(env!("CARGO_BIN_EXE_xtask")))
         .arg("archive")
-        .arg(&built));
+        .arg(&built)
+        .output()
+        .unwrap());
 
     let moved = scratch.path().join("elsewhere");
     copy_checkout(&moved);
@@ -94,7 +65,9 @@ fn two_shards_from_a_moved_archive_cover_the_demo_once() {
             .arg("--workspace-remap")
             .arg(&moved)
             .args(["--shard", shard])
-            .env("TORCH_HARNESS_OUT", &out));
+            .env("TORCH_HARNESS_OUT", &out)
+            .output()
+            .unwrap());
         let cases = recorded(&out);
         assert!(!cases.is_empty(), "shard {shard} ran nothing");
         // The cases ran in the moved checkout, not in the one that built the archive.
@@ -121,7 +94,9 @@ fn recorded_names_of_a_full_run(moved: &Path) -> Vec<String> {
         .args(["test", "--dry-run", "--archive-file"])
         .arg(moved.join("suite.tar.zst"))
         .arg("--workspace-remap")
-        .arg(moved));
+        .arg(moved)
+        .output()
+        .unwrap());
     listed
         .lines()
         .filter_map(|l| l.strip_prefix("    "))

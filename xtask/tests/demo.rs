@@ -1,50 +1,14 @@
 //! End to end: the demo through cargo-nextest, as users run it.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
+
+use common::{check, clean, recorded, workspace};
+use std::path::PathBuf;
+use std::process::Command;
 use torch_harness::discover::cpp;
 use torch_harness::discover::distributed;
 use torch_harness::discover::python::discover;
 use torch_harness::policy::Policy;
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// A command with none of the outer nextest run's variables, so the inner run is
-/// configured only by what the test sets.
-fn clean(mut cmd: Command) -> Command {
-    for (key, _) in std::env::vars_os() {
-        if key.to_string_lossy().starts_with("NEXTEST") {
-            cmd.env_remove(key);
-        }
-    }
-    cmd.current_dir(workspace());
-    cmd
-}
-
-fn check(output: &Output) {
-    assert!(
-        output.status.success(),
-        "stdout:\n{}\nstderr:\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
-/// The cases that left a record under `out`.
-fn recorded(out: &Path) -> Vec<String> {
-    let mut cases: Vec<String> = std::fs::read_dir(out)
-        .map(|dir| {
-            dir.filter_map(Result::ok)
-                .filter(|e| e.path().join("attempt-1/record.json").is_file())
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    cases.sort();
-    cases
-}
 
 /// Every case of the demo: its Python files and its distributed configurations that
 /// can run here.

@@ -1,42 +1,10 @@
 //! The xtask front door: selection flags as filtersets, and plans on PyTorch's times.
 
+mod common;
+
+use common::{clean, ok, workspace};
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn clean(mut cmd: Command) -> Command {
-    for (key, _) in std::env::vars_os() {
-        let key_text = key.to_string_lossy();
-        if key_text.starts_with("NEXTEST")
-            || [
-                "PYTORCH_ROOT",
-                "TEST_CONFIG",
-                "BUILD_ENVIRONMENT",
-                "JOB_NAME",
-                "TORCH_HARNESS_PLAN",
-            ]
-            .contains(&key_text.as_ref())
-        {
-            cmd.env_remove(key);
-        }
-    }
-    cmd.current_dir(workspace());
-    cmd
-}
-
-fn ok(output: Output) -> String {
-    assert!(
-        output.status.success(),
-        "stdout:\n{}\nstderr:\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
+use std::process::Command;
 
 /// (filterset, cases) from `cargo xtask test --dry-run <flags>`.
 fn dry_run(flags: &[&str]) -> (Option<String>, BTreeSet<String>) {

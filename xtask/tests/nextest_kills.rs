@@ -2,6 +2,10 @@
 //! `slow-timeout` with `terminate-after`, and by SIGINT to nextest (Ctrl-C); 20 times
 //! each, 4 at a time.
 
+mod common;
+
+use common::workspace;
+
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use std::path::{Path, PathBuf};
@@ -15,10 +19,6 @@ with open(os.environ["PIDS_FILE"], "w") as f:
     f.write(f"{os.getpid()} {orphan.pid}\n")
 time.sleep(600)
 "#;
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
 
 fn nextest(checkout: &Path, pids: &Path, tool_config: Option<&Path>) -> Command {
     let mut cmd = Command::new(env!("CARGO"));
@@ -80,12 +80,7 @@ fn assert_gone(pids: &[i32]) {
         let alive: Vec<i32> = pids
             .iter()
             .copied()
-            .filter(|p| {
-                std::fs::read_to_string(format!("/proc/{p}/stat")).is_ok_and(|s| {
-                    !s.rsplit_once(')')
-                        .is_some_and(|(_, r)| r.trim_start().starts_with('Z'))
-                })
-            })
+            .filter(|p| torch_harness::process::is_alive(*p))
             .collect();
         if alive.is_empty() {
             return;

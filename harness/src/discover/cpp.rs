@@ -142,14 +142,7 @@ pub fn suites(binary: &Path, cache_dir: &Path) -> Result<Vec<String>, String> {
         mtime,
         suites: suites.clone(),
     };
-    if std::fs::create_dir_all(cache_dir).is_ok()
-        && let Ok(json) = serde_json::to_vec(&cached)
-    {
-        let tmp = cache_file.with_extension(format!("tmp{}", std::process::id()));
-        if std::fs::write(&tmp, json).is_ok() {
-            let _ = std::fs::rename(&tmp, &cache_file);
-        }
-    }
+    crate::fsutil::write_cache(&cache_file, &cached);
     Ok(suites)
 }
 

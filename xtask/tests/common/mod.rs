@@ -1,0 +1,60 @@
+//! What the end-to-end tests of xtask share: the workspace, commands free of the outer
+//! run's configuration, and the cases a run left records for.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// `cmd` in the workspace, without the outer nextest run's variables or any selection
+/// the environment carries, so the inner run is configured only by what the test sets.
+pub fn clean(mut cmd: Command) -> Command {
+    for (key, _) in std::env::vars_os() {
+        let name = key.to_string_lossy();
+        let selection = [
+            "PYTORCH_ROOT",
+            "TEST_CONFIG",
+            "BUILD_ENVIRONMENT",
+            "JOB_NAME",
+            "TORCH_HARNESS_PLAN",
+        ];
+        if name.starts_with("NEXTEST") || selection.contains(&name.as_ref()) {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.current_dir(workspace());
+    cmd
+}
+
+/// Asserts the command succeeded; its stdout.
+pub fn ok(output: Output) -> String {
+    check(&output);
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn check(output: &Output) {
+    assert!(
+        output.status.success(),
+        "stdout:\n{}\nstderr:\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// The cases that left a first-attempt record under `out` (folder names).
+pub fn recorded(out: &Path) -> Vec<String> {
+    let mut cases: Vec<String> = std::fs::read_dir(out)
+        .map(|dir| {
+            dir.filter_map(Result::ok)
+                .filter(|e| e.path().join("attempt-1/record.json").is_file())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    cases.sort();
+    cases
+}
