@@ -235,14 +235,10 @@ fn distributed_backends(cx: &Context) -> Result<distributed::Backends, String> {
 }
 
 fn cpp_trial(cx: &Arc<Context>, found: DiscoveredCpp) -> Trial {
-    let name = found.case.name();
-    match found.ignored {
-        Some(reason) => Trial::test(name, move || Err(reason.into())).with_ignored_flag(true),
-        None => {
-            let cx = Arc::clone(cx);
-            Trial::test(name, move || run_cpp(&cx, &found.case))
-        }
-    }
+    let cx = Arc::clone(cx);
+    trial(found.case.name(), found.ignored, move || {
+        run_cpp(&cx, &found.case)
+    })
 }
 
 fn run_cpp(cx: &Context, case: &CppCase) -> Result<(), Failed> {
@@ -277,14 +273,11 @@ fn run_cpp(cx: &Context, case: &CppCase) -> Result<(), Failed> {
 }
 
 fn distributed_trial(cx: &Arc<Context>, found: DiscoveredDistributed) -> Trial {
-    let name = found.case.name();
     let ignored = found.setup.as_ref().err().cloned();
     let cx = Arc::clone(cx);
-    let trial = Trial::test(name, move || run_distributed(&cx, &found));
-    match ignored {
-        Some(_) => trial.with_ignored_flag(true),
-        None => trial,
-    }
+    trial(found.case.name(), ignored, move || {
+        run_distributed(&cx, &found)
+    })
 }
 
 /// The selected shard of a plan file: its cases, and nothing else.
@@ -316,13 +309,25 @@ fn planned_trials(
 }
 
 fn python_trial(cx: &Arc<Context>, found: Discovered) -> Trial {
-    let name = found.case.name();
-    match found.ignored {
-        Some(reason) => Trial::test(name, move || Err(reason.into())).with_ignored_flag(true),
-        None => {
-            let cx = Arc::clone(cx);
-            Trial::test(name, move || run_python(&cx, &found.case))
+    let cx = Arc::clone(cx);
+    trial(found.case.name(), found.ignored, move || {
+        run_python(&cx, &found.case)
+    })
+}
+
+/// A case as a trial: run by `run`, or, when the case cannot run here, listed as
+/// ignored and failing with the reason if it is run anyway.
+fn trial(
+    name: String,
+    ignored: Option<String>,
+    run: impl FnOnce() -> Result<(), Failed> + Send + 'static,
+) -> Trial {
+    match ignored {
+        Some(reason) => {
+            let case = name.clone();
+            Trial::test(name, move || Err(failure(&case, reason))).with_ignored_flag(true)
         }
+        None => Trial::test(name, run),
     }
 }
 

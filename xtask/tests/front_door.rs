@@ -24,17 +24,17 @@ fn dry_run(flags: &[&str]) -> (Option<String>, BTreeSet<String>) {
     (filterset, cases)
 }
 
+/// `cargo nextest list --package torch-suite <args>`.
+fn nextest_list(args: &[&str]) -> Command {
+    let mut cmd = clean(Command::new(env!("CARGO")));
+    cmd.args(["nextest", "list", "--package", "torch-suite"])
+        .args(args);
+    cmd
+}
+
 /// What nextest lists for `filterset` in the Python harness.
 fn nextest_lists(filterset: &str) -> BTreeSet<String> {
-    let mut cmd = clean(Command::new(env!("CARGO")));
-    cmd.args([
-        "nextest",
-        "list",
-        "--package",
-        "torch-suite",
-        "-E",
-        filterset,
-    ]);
+    let mut cmd = nextest_list(&["-E", filterset]);
     ok(cmd.output().unwrap())
         .lines()
         .filter_map(|l| {
@@ -134,15 +134,7 @@ fn plans_on_pytorchs_times_are_within_two_percent_of_the_lower_bound() {
 
 #[test]
 fn nextest_lists_every_case_with_its_binary_for_tools() {
-    let mut cmd = clean(Command::new(env!("CARGO")));
-    cmd.args([
-        "nextest",
-        "list",
-        "--package",
-        "torch-suite",
-        "--message-format",
-        "json",
-    ]);
+    let mut cmd = nextest_list(&["--message-format", "json"]);
     let json: serde_json::Value = serde_json::from_str(&ok(cmd.output().unwrap())).unwrap();
     let suites = json["rust-suites"].as_object().unwrap();
     for (binary, example) in [
