@@ -28,8 +28,8 @@ pub fn demo_python(root: &Path) -> Result<PathBuf> {
     )
 }
 
-/// A venv under `target/` with `requirements` installed, made once and made again when
-/// the requirements change. Returns its interpreter.
+/// A venv under `target/` with `requirements` installed, made once and updated in place
+/// when the requirements change. Returns its interpreter.
 pub fn venv(root: &Path, under_target: &str, requirements: &Path, what: &str) -> Result<PathBuf> {
     let venv = crate::workspace::target_dir(root).join(under_target);
     let python = venv.join("bin/python");
@@ -41,13 +41,17 @@ pub fn venv(root: &Path, under_target: &str, requirements: &Path, what: &str) ->
     }
     let log = venv.with_extension("log");
     std::fs::create_dir_all(venv.parent().unwrap_or(root))?;
-    step(
-        &format!("creating {what}"),
-        &log,
-        Command::new("python3")
-            .args(["-m", "venv", "--clear"])
-            .arg(&venv),
-    )?;
+    // A changed requirements file updates the environment in place: pip adds what is
+    // new, and a several-GB wheel already there is not fetched again.
+    if !python.exists() {
+        step(
+            &format!("creating {what}"),
+            &log,
+            Command::new("python3")
+                .args(["-m", "venv", "--clear"])
+                .arg(&venv),
+        )?;
+    }
     step(
         &format!("installing {}", requirements.display()),
         &log,
