@@ -1,4 +1,4 @@
 //! Every distributed test file of the checkout, once per backend and init method.
 fn main() -> std::process::ExitCode {
-    torch_harness::harness::main(torch_harness::harness::Kind::Distributed)
+    torch_harness::run::main(torch_harness::run::Kind::Distributed)
 }

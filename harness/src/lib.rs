@@ -1,24 +1,24 @@
 //! torch-harness: everything that knows what a PyTorch test case is. The test targets
-//! in `tests/` pick a kind of case and call [`harness::main`].
+//! in `tests/` pick a kind of case and call [`run::main`].
+//!
+//! A case's path, in module order:
+//! - [`settings`]: where the checkout, its policy and the outputs are (environment).
+//! - [`policy`]: the checkout's test manifests (blocklists, serial files, timeouts).
+//! - [`discover`]: which cases a checkout has (Python files, distributed configs, gtest
+//!   suites), for this platform and Python environment.
+//! - [`case`]: a case and its name, parsed back from `--exact`.
+//! - [`plan`]: which files a run selects, their times, and time-balanced shards.
+//! - [`run`]: the libtest contract nextest calls; builds trials and runs each kind.
+//! - [`launch`]: the command for a case, its processes, devices, ports and reruns.
+//! - [`report`]: the verdict, the per-attempt record, JUnit and expected failures.
+//! - [`util`]: atomic file writes and the stable hash.
 
 pub mod case;
-pub mod devices;
 pub mod discover;
-pub mod expected_failures;
-pub mod fsutil;
-pub mod harness;
-pub mod junit;
 pub mod launch;
 pub mod plan;
-pub mod platform;
 pub mod policy;
-pub mod probe;
-pub mod process;
-pub mod record;
-pub mod rendezvous;
-pub mod select;
+pub mod report;
+pub mod run;
 pub mod settings;
-pub mod stepcurrent;
-pub mod test_config;
-pub mod times;
-pub mod verdict;
+pub mod util;

@@ -145,8 +145,8 @@ fn a_checkout_without_test_folder_is_a_clear_error() {
 
 #[test]
 fn platform_blocklists_list_their_files_as_ignored() {
+    use torch_harness::discover::platform::Platform;
     use torch_harness::discover::python::discover_on;
-    use torch_harness::platform::Platform;
     let checkout = Checkout::new(&[
         ("test/test_nn.py", T),
         ("test/test_jit_legacy.py", T),

@@ -12,7 +12,7 @@ use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use torch_harness::process::is_alive;
+use torch_harness::launch::process::is_alive;
 
 /// Starts a grandchild in its own session and a plain child, records all pids, then
 /// hangs (or exits at once with HANG=0).

@@ -99,11 +99,11 @@ fn subprocess_handler_files_run_each_test_in_its_own_interpreter() {
 #[test]
 fn the_probe_tells_pytest_environments_apart() {
     let cache = tempfile::tempdir().unwrap();
-    let venv = torch_harness::probe::python_env(&demo_python(), cache.path()).unwrap();
+    let venv = torch_harness::discover::probe::python_env(&demo_python(), cache.path()).unwrap();
     assert!(venv.pytest && venv.rerunfailures, "{venv:?}");
     // A second call is served from the cache and agrees.
     assert_eq!(
-        torch_harness::probe::python_env(&demo_python(), cache.path()).unwrap(),
+        torch_harness::discover::probe::python_env(&demo_python(), cache.path()).unwrap(),
         venv
     );
     assert_eq!(std::fs::read_dir(cache.path()).unwrap().count(), 1);

@@ -85,10 +85,10 @@ fn record(c: &common::Checkout) -> Value {
 /// How many times each test ran to the end (passed or failed), over all the reports.
 fn ran(c: &common::Checkout) -> BTreeMap<String, usize> {
     let mut count = BTreeMap::new();
-    for report in
-        torch_harness::record::xml_reports(&c.root().join("out/test_many/attempt-1/test-reports"))
-    {
-        for case in torch_harness::junit::read(&report).unwrap() {
+    for report in torch_harness::report::record::xml_reports(
+        &c.root().join("out/test_many/attempt-1/test-reports"),
+    ) {
+        for case in torch_harness::report::junit::read(&report).unwrap() {
             *count.entry(case.name).or_default() += 1;
         }
     }

@@ -6,9 +6,10 @@ use anyhow::Result;
 use clap::Args;
 use std::path::PathBuf;
 use torch_harness::case::{PythonCase, TestModule};
-use torch_harness::plan::{PlanConfig, PlanFile, lower_bound, plan, stable_hash};
+use torch_harness::plan::times::{self, FileTimes, JobKey};
+use torch_harness::plan::{PlanConfig, PlanFile, lower_bound, plan};
 use torch_harness::policy::Policy;
-use torch_harness::times::{self, FileTimes, JobKey};
+use torch_harness::util::hash::stable_hash;
 
 #[derive(Args)]
 pub struct PlanBenchArgs {

@@ -9,9 +9,9 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
-use torch_harness::junit::{self, Outcome};
-use torch_harness::record::Record;
-use torch_harness::verdict::Verdict;
+use torch_harness::report::junit::{self, Outcome};
+use torch_harness::report::record::Record;
+use torch_harness::report::verdict::Verdict;
 
 const VENV: &str = "torch-harness/torch-venv";
 

@@ -4,7 +4,7 @@
 use anyhow::{Result, bail};
 use clap::{Subcommand, ValueEnum};
 use std::process::ExitCode;
-use torch_harness::expected_failures::{self, Family};
+use torch_harness::report::expected_failures::{self, Family};
 use torch_harness::settings::Settings;
 
 #[derive(Subcommand)]
@@ -58,7 +58,7 @@ pub fn run(cmd: Expected) -> Result<ExitCode> {
             let mut tests = Vec::new();
             for record in crate::report::records(&run_dir)? {
                 for report in &record.reports {
-                    tests.extend(torch_harness::junit::read(report)?);
+                    tests.extend(torch_harness::report::junit::read(report)?);
                 }
             }
             if tests.is_empty() {

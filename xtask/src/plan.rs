@@ -4,10 +4,10 @@ use crate::selection::{Resolved, SelectArgs, resolve};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use std::path::{Path, PathBuf};
-use torch_harness::plan::{Plan, PlanConfig, plan, plan_files};
+use torch_harness::plan::times::{self, FileTimes, JobKey};
+use torch_harness::plan::{Plan, PlanConfig, plan};
 use torch_harness::policy::Policy;
 use torch_harness::settings::Settings;
-use torch_harness::times::{self, FileTimes, JobKey};
 
 #[derive(Args)]
 pub struct PlanArgs {
@@ -78,15 +78,7 @@ pub fn compute(
         threads: threads.unwrap_or_else(|| num_procs(policy)),
         piece_startup_seconds: policy.sharding.piece_startup_seconds,
     };
-    let files = plan_files(
-        &resolved.selected,
-        &resolved.distributed,
-        &resolved.cpp,
-        policy,
-        times,
-        resolved.config.everything_serial(),
-    );
-    Ok(plan(&files, &cfg))
+    Ok(plan(&resolved.plan_files(times), &cfg))
 }
 
 /// PyTorch's NUM_PROCS on a CPU machine: 1 under the CUDA memory-leak check, else the

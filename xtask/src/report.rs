@@ -8,8 +8,8 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use torch_harness::junit::{self, Outcome};
-use torch_harness::record::{RECORD_FILE, Record};
+use torch_harness::report::junit::{self, Outcome};
+use torch_harness::report::record::{RECORD_FILE, Record};
 
 #[derive(Args)]
 pub struct ReportArgs {

@@ -6,10 +6,12 @@ use torch_harness::case::TestModule;
 use torch_harness::discover::cpp::{self, DiscoveredCpp};
 use torch_harness::discover::distributed::{self, DiscoveredDistributed};
 use torch_harness::discover::python::{Discovered, discover};
+use torch_harness::plan::PlanFile;
+use torch_harness::plan::select::Selection;
+use torch_harness::plan::test_config::TestConfig;
+use torch_harness::plan::times::FileTimes;
 use torch_harness::policy::Policy;
-use torch_harness::select::Selection;
 use torch_harness::settings::Settings;
-use torch_harness::test_config::TestConfig;
 
 #[derive(Args, Clone, Default)]
 pub struct SelectArgs {
@@ -123,6 +125,72 @@ impl Resolved {
             .chain(self.distributed.iter().map(|d| d.case.name()))
             .chain(self.cpp.iter().map(|d| d.case.name()))
             .collect()
+    }
+
+    /// The planner's inputs for the selected cases: each file's time from `times`, else
+    /// the policy's expected seconds (a distributed file's time shared among its
+    /// configurations, a C++ binary's among its suites); serial by the policy's
+    /// must_serial, or all of them when the test config runs everything serially.
+    /// Ignored cases are not planned (they never run).
+    pub fn plan_files(&self, times: &FileTimes) -> Vec<PlanFile> {
+        let policy = &self.policy;
+        let everything_serial = self.config.everything_serial();
+        let seconds = |module: &str| {
+            times
+                .get(module)
+                .or_else(|| policy.expected_seconds.get(module))
+                .copied()
+        };
+        let whole_files = self
+            .selected
+            .iter()
+            .filter(|d| d.ignored.is_none() && d.case.piece.is_none())
+            .map(|d| {
+                let module = d.case.module.as_str();
+                PlanFile {
+                    module: d.case.module.clone(),
+                    seconds: seconds(module),
+                    serial: everything_serial || policy.must_serial(module),
+                    splittable: true,
+                    case: None,
+                }
+            });
+        let runnable: Vec<_> = self
+            .distributed
+            .iter()
+            .filter(|d| d.setup.is_ok())
+            .collect();
+        let configurations = runnable.iter().map(|d| {
+            let module = d.case.module.as_str();
+            let configs = runnable
+                .iter()
+                .filter(|o| o.case.module == d.case.module)
+                .count();
+            PlanFile {
+                module: d.case.module.clone(),
+                seconds: seconds(module).map(|t| t / configs as f64),
+                serial: true,
+                splittable: false,
+                case: Some(d.case.name()),
+            }
+        });
+        // C++ times are kept per binary as `cpp/<binary>`; a suite gets its share.
+        let cpp = &self.cpp;
+        let suites = cpp.iter().filter(|d| d.ignored.is_none()).filter_map(|d| {
+            let key = format!("cpp/{}", d.case.binary);
+            let count = cpp
+                .iter()
+                .filter(|o| o.case.binary == d.case.binary)
+                .count();
+            Some(PlanFile {
+                module: TestModule::new(&key).ok()?,
+                seconds: seconds(&key).map(|t| t / count as f64),
+                serial: everything_serial,
+                splittable: false,
+                case: Some(d.case.name()),
+            })
+        });
+        whole_files.chain(configurations).chain(suites).collect()
     }
 }
 

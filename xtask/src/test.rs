@@ -8,10 +8,10 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::SystemTime;
-use torch_harness::devices::{DEVICES_VAR, Devices};
+use torch_harness::launch::devices::{DEVICES_VAR, Devices};
 use torch_harness::plan::Plan;
+use torch_harness::plan::times::FileTimes;
 use torch_harness::settings::var;
-use torch_harness::times::FileTimes;
 
 #[derive(Args)]
 pub struct TestArgs {
@@ -290,9 +290,9 @@ fn write_tool_config(
 /// Writes `bytes` to `<dir>/<stem>-<hash of bytes>.<ext>`: runs with different
 /// selections at the same time never read each other's file.
 fn write_keyed(dir: &Path, stem: &str, ext: &str, bytes: &[u8]) -> Result<PathBuf> {
-    let hash = torch_harness::plan::stable_hash(&String::from_utf8_lossy(bytes));
+    let hash = torch_harness::util::hash::stable_hash(&String::from_utf8_lossy(bytes));
     let path = dir.join(format!("{stem}-{hash:016x}.{ext}"));
-    torch_harness::fsutil::write_atomic(&path, bytes)?;
+    torch_harness::util::fs::write_atomic(&path, bytes)?;
     Ok(path)
 }
 

@@ -6,7 +6,7 @@ use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use torch_harness::times::{FileTimes, JobKey};
+use torch_harness::plan::times::{FileTimes, JobKey};
 
 #[derive(Subcommand)]
 pub enum Times {
@@ -85,7 +85,7 @@ pub fn run(times: Times) -> Result<()> {
 }
 
 /// Wall seconds per test-times key: a file's pieces and configurations add up.
-fn measured(records: &[torch_harness::record::Record]) -> FileTimes {
+fn measured(records: &[torch_harness::report::record::Record]) -> FileTimes {
     let mut times = FileTimes::new();
     for record in records {
         *times.entry(record.times_key.clone()).or_default() += record.wall_seconds;

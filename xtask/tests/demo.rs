@@ -193,15 +193,17 @@ fn the_report_adds_up_the_xml_and_agrees_with_nextest() {
         if entry.file_name() != "record.json" {
             continue;
         }
-        let record = torch_harness::record::Record::read(entry.path()).unwrap();
+        let record = torch_harness::report::record::Record::read(entry.path()).unwrap();
         if record.attempt != 1 {
             continue;
         }
         for xml in &record.reports {
-            for case in torch_harness::junit::read(xml).unwrap() {
+            for case in torch_harness::report::junit::read(xml).unwrap() {
                 tests += 1;
-                failures += usize::from(case.outcome == torch_harness::junit::Outcome::Failed);
-                skipped += usize::from(case.outcome == torch_harness::junit::Outcome::Skipped);
+                failures +=
+                    usize::from(case.outcome == torch_harness::report::junit::Outcome::Failed);
+                skipped +=
+                    usize::from(case.outcome == torch_harness::report::junit::Outcome::Skipped);
             }
         }
     }
@@ -228,10 +230,10 @@ fn the_report_adds_up_the_xml_and_agrees_with_nextest() {
 
     // nextest's JUnit fails exactly that case; its retry was refused, not passed.
     let junit = std::fs::read_to_string(workspace().join("target/nextest/ci/junit.xml")).unwrap();
-    let cases = torch_harness::junit::parse(&junit).unwrap();
+    let cases = torch_harness::report::junit::parse(&junit).unwrap();
     let failing: Vec<&str> = cases
         .iter()
-        .filter(|c| c.outcome == torch_harness::junit::Outcome::Failed)
+        .filter(|c| c.outcome == torch_harness::report::junit::Outcome::Failed)
         .map(|c| c.name.as_str())
         .collect();
     assert_eq!(failing, ["test_dataloader"]);

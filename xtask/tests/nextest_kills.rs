@@ -80,7 +80,7 @@ fn assert_gone(pids: &[i32]) {
         let alive: Vec<i32> = pids
             .iter()
             .copied()
-            .filter(|p| torch_harness::process::is_alive(*p))
+            .filter(|p| torch_harness::launch::process::is_alive(*p))
             .collect();
         if alive.is_empty() {
             return;

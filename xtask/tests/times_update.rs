@@ -3,8 +3,8 @@
 
 use std::path::Path;
 use std::process::Command;
-use torch_harness::record::{FailedTest, Record};
-use torch_harness::verdict::Verdict;
+use torch_harness::report::record::{FailedTest, Record};
+use torch_harness::report::verdict::Verdict;
 
 fn record(dir: &Path, case: &str, key: &str, seconds: f64) {
     let folder = dir.join(case.replace("::", ".")).join("attempt-1");
@@ -69,7 +69,8 @@ fn measured_times_reach_the_store_and_stale_ones_are_listed() {
 
     let store = target.path().join("torch-harness/test-times.json");
     let times =
-        torch_harness::times::load(&store, &torch_harness::times::JobKey::default()).unwrap();
+        torch_harness::plan::times::load(&store, &torch_harness::plan::times::JobKey::default())
+            .unwrap();
     assert_eq!(times["test_ops"], 100.0, "the pieces add up");
     assert_eq!(times["nn/test_pooling"], 2.0);
     assert_eq!(times["cpp/test_api"], 1.5);

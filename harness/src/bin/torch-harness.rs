@@ -2,7 +2,7 @@
 //! nn::test_pooling --exact`. The same code the test targets in tests/ run.
 
 use std::process::ExitCode;
-use torch_harness::harness::{self, Kind};
+use torch_harness::run::{self, Kind};
 
 fn main() -> ExitCode {
     let mut args = std::env::args_os();
@@ -20,5 +20,5 @@ fn main() -> ExitCode {
         }
     };
     let args = libtest_mimic::Arguments::from_iter(std::iter::once(argv0).chain(args));
-    harness::main_with(kind, args)
+    run::main_with(kind, args)
 }

@@ -110,7 +110,8 @@ pub fn suites(binary: &Path, cache_dir: &Path) -> Result<Vec<String>, String> {
         .ok()
         .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
         .map_or(0, |d| d.as_nanos());
-    let key = crate::plan::stable_hash(&format!("{}|{}|{mtime}", binary.display(), meta.len()));
+    let key =
+        crate::util::hash::stable_hash(&format!("{}|{}|{mtime}", binary.display(), meta.len()));
     let cache_file = cache_dir.join(format!("gtest-{key:016x}.json"));
     if let Some(cached) = std::fs::read(&cache_file)
         .ok()
@@ -128,7 +129,7 @@ pub fn suites(binary: &Path, cache_dir: &Path) -> Result<Vec<String>, String> {
         return Err(format!(
             "{} --gtest_list_tests failed ({}): {}",
             binary.display(),
-            crate::verdict::Verdict::from_status(output.status).describe(),
+            crate::report::verdict::Verdict::from_status(output.status).describe(),
             String::from_utf8_lossy(&output.stderr).trim()
         ));
     }
@@ -142,7 +143,7 @@ pub fn suites(binary: &Path, cache_dir: &Path) -> Result<Vec<String>, String> {
         mtime,
         suites: suites.clone(),
     };
-    crate::fsutil::write_cache(&cache_file, &cached);
+    crate::util::fs::write_cache(&cache_file, &cached);
     Ok(suites)
 }
 

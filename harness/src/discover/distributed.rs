@@ -3,9 +3,9 @@
 //! machine cannot run is listed as ignored with the reason, never dropped.
 
 use crate::case::{DistributedCase, InitMethod, TestModule};
-use crate::devices::Devices;
+use crate::discover::probe::PythonEnv;
+use crate::launch::devices::Devices;
 use crate::policy::{Handler, Policy};
-use crate::probe::PythonEnv;
 use std::path::Path;
 
 /// How a backend runs here, or why it cannot.
@@ -78,7 +78,7 @@ pub fn backends_here(
     let env = match policy.distributed.available_backends {
         Some(_) => None,
         None => Some(
-            crate::probe::python_env(&settings.python, &settings.cache_dir())
+            crate::discover::probe::python_env(&settings.python, &settings.cache_dir())
                 .map_err(|e| e.to_string())?,
         ),
     };

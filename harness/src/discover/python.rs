@@ -4,7 +4,7 @@
 //! extra tests that exist in the checkout.
 
 use crate::case::{PythonCase, TestModule};
-use crate::platform::Platform;
+use crate::discover::platform::Platform;
 use crate::policy::{Handler, Policy};
 use std::path::{Path, PathBuf};
 use walkdir::WalkDir;

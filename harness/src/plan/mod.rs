@@ -8,8 +8,17 @@
 //! files are split only as far as balance needs. Pieces with known times are placed
 //! longest first on the shard they finish earliest; files without a time go to the
 //! shard their name hashes to, so adding or removing such a file moves nothing else.
+//!
+//! The submodules say what the plan covers and what it knows: which files a run
+//! selects ([`select`], [`test_config`]) and how long each takes ([`times`]). The plan
+//! takes them as plain [`PlanFile`]s, built by whoever discovered the cases.
+
+pub mod select;
+pub mod test_config;
+pub mod times;
 
 use crate::case::{Piece, PythonCase, TestModule};
+use crate::util::hash::stable_hash;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -78,70 +87,6 @@ impl Plan {
             .find(|s| s.shard == index)
             .map(|s| s.cases.as_slice())
     }
-}
-
-/// The plan inputs for discovered cases: each file's time from `times`, else the
-/// policy's expected seconds (a distributed file's time shared among its
-/// configurations); serial by the policy's must_serial, or all of them when
-/// `everything_serial`. Ignored cases are not planned (they never run).
-pub fn plan_files(
-    python: &[crate::discover::python::Discovered],
-    distributed: &[crate::discover::distributed::DiscoveredDistributed],
-    cpp: &[crate::discover::cpp::DiscoveredCpp],
-    policy: &crate::policy::Policy,
-    times: &crate::times::FileTimes,
-    everything_serial: bool,
-) -> Vec<PlanFile> {
-    let seconds = |module: &str| {
-        times
-            .get(module)
-            .or_else(|| policy.expected_seconds.get(module))
-            .copied()
-    };
-    let whole_files = python
-        .iter()
-        .filter(|d| d.ignored.is_none() && d.case.piece.is_none())
-        .map(|d| {
-            let module = d.case.module.as_str();
-            PlanFile {
-                module: d.case.module.clone(),
-                seconds: seconds(module),
-                serial: everything_serial || policy.must_serial(module),
-                splittable: true,
-                case: None,
-            }
-        });
-    let runnable: Vec<_> = distributed.iter().filter(|d| d.setup.is_ok()).collect();
-    let configurations = runnable.iter().map(|d| {
-        let module = d.case.module.as_str();
-        let configs = runnable
-            .iter()
-            .filter(|o| o.case.module == d.case.module)
-            .count();
-        PlanFile {
-            module: d.case.module.clone(),
-            seconds: seconds(module).map(|t| t / configs as f64),
-            serial: true,
-            splittable: false,
-            case: Some(d.case.name()),
-        }
-    });
-    // C++ times are kept per binary as `cpp/<binary>`; a suite gets its share.
-    let suites = cpp.iter().filter(|d| d.ignored.is_none()).filter_map(|d| {
-        let key = format!("cpp/{}", d.case.binary);
-        let count = cpp
-            .iter()
-            .filter(|o| o.case.binary == d.case.binary)
-            .count();
-        Some(PlanFile {
-            module: TestModule::new(&key).ok()?,
-            seconds: seconds(&key).map(|t| t / count as f64),
-            serial: everything_serial,
-            splittable: false,
-            case: Some(d.case.name()),
-        })
-    });
-    whole_files.chain(configurations).chain(suites).collect()
 }
 
 /// One case of the plan with its expected wall time on one worker.
@@ -345,13 +290,6 @@ fn plan_with(files: &[PlanFile], cfg: &PlanConfig, lower: f64, parallel: f64, se
         selected_shard: None,
         case_seconds,
     }
-}
-
-/// FNV-1a: the same on every machine and every Rust version.
-pub fn stable_hash(name: &str) -> u64 {
-    name.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! inductor, crossref, …) and build environments: which files a config runs, what the
 //! test processes see, and how the config changes scheduling (research §2.8, §10).
 
-use crate::select::Selection;
+use crate::plan::select::Selection;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TestConfig {

@@ -7,8 +7,8 @@
 //! in pytest's cache, which is how a crash is pinned on its test.
 
 use crate::launch::Launch;
-use crate::process::{self, Ended, Finished, Limits, RunError};
-use crate::verdict::Verdict;
+use crate::launch::process::{self, Ended, Finished, Limits, RunError};
+use crate::report::verdict::Verdict;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitStatus;

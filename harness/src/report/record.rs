@@ -1,7 +1,7 @@
 //! The per-attempt record kept next to the log: what ran, how it ended, where the
 //! evidence is. Reports are built from these, so a case that ran always has one.
 
-use crate::verdict::Verdict;
+use crate::report::verdict::Verdict;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -46,7 +46,7 @@ pub struct FailedTest {
 impl Record {
     pub fn write(&self, dir: &Path) -> std::io::Result<()> {
         let json = serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?;
-        crate::fsutil::write_atomic(&dir.join(RECORD_FILE), &json)
+        crate::util::fs::write_atomic(&dir.join(RECORD_FILE), &json)
     }
 
     pub fn read(path: &Path) -> Result<Record, String> {

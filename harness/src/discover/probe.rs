@@ -95,7 +95,7 @@ pub enum ProbeError {
 pub fn python_env(python: &Path, cache_dir: &Path) -> Result<PythonEnv, ProbeError> {
     let cache_file = cache_dir.join(format!(
         "python-{:016x}.json",
-        crate::plan::stable_hash(&python.to_string_lossy())
+        crate::util::hash::stable_hash(&python.to_string_lossy())
     ));
     if let Some(entry) = std::fs::read(&cache_file)
         .ok()
@@ -110,7 +110,7 @@ pub fn python_env(python: &Path, cache_dir: &Path) -> Result<PythonEnv, ProbeErr
         stamps: stamps(&env.paths),
         env: env.clone(),
     };
-    crate::fsutil::write_cache(&cache_file, &entry);
+    crate::util::fs::write_cache(&cache_file, &entry);
     Ok(env)
 }
 

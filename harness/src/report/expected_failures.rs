@@ -2,7 +2,7 @@
 //! under `test/` holding one empty file per test, named `<Class>.<test>`, so git merges
 //! of the lists never conflict.
 
-use crate::junit::{Outcome, TestCase};
+use crate::report::junit::{Outcome, TestCase};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 

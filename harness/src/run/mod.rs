@@ -7,21 +7,22 @@
 
 use crate::case::PythonCase;
 use crate::case::{CppCase, DistributedCase};
-use crate::devices::{Devices, Lease};
 use crate::discover::cpp::{self, DiscoveredCpp};
 use crate::discover::distributed::{self, DiscoveredDistributed};
+use crate::discover::probe;
 use crate::discover::python::{self, Discovered};
+use crate::launch::devices::{Devices, Lease};
+use crate::launch::process::{Ended, Limits};
+use crate::launch::rendezvous::Rendezvous;
+use crate::launch::{self, stepcurrent};
 use crate::launch::{Launch, Mode, RunContext};
 use crate::plan::Plan as ShardPlan;
+use crate::plan::test_config::TestConfig;
 use crate::policy::Policy;
-use crate::probe;
-use crate::process::{Ended, Limits};
-use crate::record::{self, FailedTest, Record};
-use crate::rendezvous::Rendezvous;
+use crate::report::junit;
+use crate::report::record::{self, FailedTest, Record};
+use crate::report::verdict::Verdict;
 use crate::settings::{Settings, var};
-use crate::test_config::TestConfig;
-use crate::verdict::Verdict;
-use crate::{junit, launch, stepcurrent};
 use libtest_mimic::{Arguments, Failed, Trial};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -665,7 +666,7 @@ fn repro(cx: &Context, case: &str) -> String {
         "TEST_CONFIG",
         "BUILD_ENVIRONMENT",
         "PYTHON",
-        crate::devices::DEVICES_VAR,
+        crate::launch::devices::DEVICES_VAR,
     ] {
         if let Ok(value) = std::env::var(var)
             && !value.is_empty()

@@ -1,13 +1,18 @@
-//! The command PyTorch's runner would build for a case (research §5.2), without
-//! starting anything: program, arguments, working directory, environment and where
-//! the attempt's log and reports go.
+//! Launching a case: here, the command PyTorch's runner would build for it (research
+//! §5.2), without starting anything: program, arguments, working directory, environment
+//! and where the attempt's log and reports go. The submodules start and watch it.
+
+pub mod devices;
+pub mod process;
+pub mod rendezvous;
+pub mod stepcurrent;
 
 use crate::case::{CppCase, DistributedCase, InitMethod, PythonCase};
 use crate::discover::distributed::BackendSetup;
+use crate::launch::rendezvous::{MASTER_ADDR, Rendezvous};
+use crate::plan::test_config::TestConfig;
 use crate::policy::{Handler, Policy};
-use crate::rendezvous::{MASTER_ADDR, Rendezvous};
 use crate::settings::Settings;
-use crate::test_config::TestConfig;
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::path::{Path, PathBuf};
