@@ -7,7 +7,8 @@ fuzz_target!(|data: &[u8]| {
     let _ = serde_json::from_slice::<torch_harness::plan::Plan>(data);
     let text = String::from_utf8_lossy(data);
     let key = torch_harness::plan::times::JobKey::default();
-    if let Ok(times) = torch_harness::plan::times::parse(&text, &key, std::path::Path::new("fuzz")) {
+    if let Ok(times) = torch_harness::plan::times::parse(&text, &key, std::path::Path::new("fuzz"))
+    {
         assert!(times.values().all(|t| t.is_finite() && *t >= 0.0));
     }
 });

@@ -1,0 +1,55 @@
+//! A distributed configuration: the whole file under one backend and init method, with
+//! its own rendezvous, never retried.
+
+use super::execute::{Attempt, execute, lease_devices};
+use super::python::run_context;
+use super::{Context, failure};
+use crate::case::PythonCase;
+use crate::discover::distributed::DiscoveredDistributed;
+use crate::launch::Launch;
+use crate::launch::rendezvous::Rendezvous;
+use libtest_mimic::Failed;
+
+/// Runs the first (and only) attempt of a distributed configuration.
+pub(super) fn run(cx: &Context, found: &DiscoveredDistributed) -> Result<(), Failed> {
+    let case = &found.case;
+    let name = case.name();
+    let fail = |what: String| failure(&name, what);
+    let setup = found.setup.as_ref().map_err(|why| fail(why.clone()))?;
+    let settings = &cx.settings;
+    let ctx = run_context(settings).map_err(|e| fail(e.to_string()))?;
+    if ctx.attempt > 1 {
+        // A retry could turn a real distributed failure green (pytorch#162978).
+        return Err(fail(format!(
+            "is never retried: attempt {} refused, the first attempt's failure stands",
+            ctx.attempt
+        )));
+    }
+    let whole = PythonCase::whole(case.module.clone());
+    let mut launch =
+        Launch::python(&whole, settings, &cx.policy, &ctx).map_err(|e| fail(e.to_string()))?;
+    let locks = settings.target_dir.join("torch-harness/locks");
+    let meeting = Rendezvous::new(&locks)
+        .map_err(|e| fail(format!("cannot set up TEMP_DIR or a port: {e}")))?;
+    let lease = lease_devices(settings, setup.all_devices).map_err(fail)?;
+    launch.distributed(case, setup, &meeting, settings, ctx.attempt);
+    if let Some(lease) = &lease {
+        launch.env.push(lease.env());
+    }
+    let expected = cx
+        .policy
+        .expected_seconds
+        .get(case.module.as_str())
+        .copied();
+    let attempt = Attempt {
+        launch: &launch,
+        times_key: case.module.to_string(),
+        lease: lease.as_ref(),
+        expected,
+        timeout: cx.policy.timeouts.limit(expected, ctx.config.is_slow()),
+        retries: false,
+    };
+    let result = execute(cx, &ctx, attempt);
+    drop(meeting);
+    result
+}

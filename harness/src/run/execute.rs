@@ -1,0 +1,184 @@
+//! One attempt of a case: refuse a retry that could hide a real failure, run it through
+//! the stepcurrent loop, write its record, and turn its verdict into libtest's result.
+
+use super::judge::{failed_tests, flaky_tests, read_reports, verdict_of};
+use super::{Context, failure};
+use crate::launch::devices::{Devices, Lease};
+use crate::launch::process::Limits;
+use crate::launch::{self, Launch, RunContext, stepcurrent};
+use crate::report::record::{self, Record};
+use crate::report::verdict::Verdict;
+use crate::settings::Settings;
+use libtest_mimic::Failed;
+use std::time::Duration;
+
+/// How one attempt of a case runs.
+pub(super) struct Attempt<'a> {
+    pub(super) launch: &'a Launch,
+    /// The file's key in test-times data.
+    pub(super) times_key: String,
+    pub(super) lease: Option<&'a Lease>,
+    pub(super) expected: Option<f64>,
+    pub(super) timeout: Option<Duration>,
+    /// Rerun failing tests in new processes (the stepcurrent loop).
+    pub(super) retries: bool,
+}
+
+/// Runs an attempt, writes its record and says how it went.
+pub(super) fn execute(cx: &Context, ctx: &RunContext, attempt: Attempt<'_>) -> Result<(), Failed> {
+    let launch = attempt.launch;
+    let name = &launch.case;
+    let fail = |what: String| failure(name, what);
+    refuse_retry_of_a_real_failure(cx, ctx, name).map_err(fail)?;
+    // A leftover folder from an earlier run with the same output folder is replaced.
+    let _ = std::fs::remove_dir_all(&launch.dir);
+    eprintln!("torch-harness: {name}: {}", launch.command_line());
+    let options = stepcurrent::Options {
+        retries: attempt.retries,
+        keep_going: std::env::var("CONTINUE_THROUGH_ERROR")
+            .is_ok_and(|v| !matches!(v.to_lowercase().as_str(), "" | "0" | "false" | "off")),
+        cache: cx.settings.root.join(".pytest_cache/v/cache/stepcurrent"),
+        limits: Limits {
+            timeout: attempt.timeout,
+            grace: Duration::from_secs_f64(cx.policy.timeouts.grace_seconds.max(0.0)),
+        },
+    };
+    let file = stepcurrent::run(launch, &options).map_err(|e| fail(e.to_string()))?;
+    if file.leftovers > 0 {
+        eprintln!(
+            "torch-harness: {name}: ended {} process(es) it left behind",
+            file.leftovers
+        );
+    }
+    let reports = record::xml_reports(&launch.dir.join("test-reports"));
+    let tests = read_reports(&reports);
+    let verdict = verdict_of(&file, &tests, attempt.expected);
+    let record = Record {
+        case: name.clone(),
+        times_key: attempt.times_key.clone(),
+        attempt: ctx.attempt,
+        failed_tests: failed_tests(&file, &tests),
+        flaky_tests: match &verdict {
+            Verdict::Flaky { tests } => tests.clone(),
+            _ => flaky_tests(&file, &tests),
+        },
+        verdict,
+        wall_seconds: file.wall.as_secs_f64(),
+        runs: file.runs.len(),
+        command: launch.command_line(),
+        cwd: launch.cwd.clone(),
+        devices: attempt.lease.map(Lease::names).unwrap_or_default(),
+        log: launch.log_path(),
+        reports,
+        note: file.note.clone(),
+        repro: repro(cx, name),
+    };
+    if let Err(e) = record.write(&launch.dir) {
+        eprintln!("torch-harness: cannot write the record of {name}: {e}");
+    }
+    let flaky_fails = std::env::var("NEXTEST_FLAKY_RESULT").is_ok_and(|v| v == "fail");
+    match &record.verdict {
+        Verdict::Flaky { tests } if !flaky_fails => {
+            eprintln!("torch-harness: {name}: flaky tests: {}", tests.join(", "));
+            Ok(())
+        }
+        v if v.is_pass() && !matches!(v, Verdict::Flaky { .. }) => Ok(()),
+        v => {
+            let failed: Vec<String> = record
+                .failed_tests
+                .iter()
+                .map(|t| match &t.message {
+                    Some(m) => format!("{} ({m})", t.test),
+                    None => t.test.clone(),
+                })
+                .collect();
+            let what = if failed.is_empty() {
+                v.describe()
+            } else {
+                format!("{}: {}", v.describe(), failed.join("; "))
+            };
+            Err(fail(format!(
+                "{what} (log: {})",
+                launch.log_path().display()
+            )))
+        }
+    }
+}
+
+/// A nextest retry is for a harness or machine fault; it must not rerun a case whose
+/// earlier attempt failed on its own tests, which could turn that failure green.
+fn refuse_retry_of_a_real_failure(
+    cx: &Context,
+    ctx: &RunContext,
+    name: &str,
+) -> Result<(), String> {
+    if ctx.attempt <= 1 {
+        return Ok(());
+    }
+    let previous =
+        launch::attempt_dir(&cx.settings.out_dir, name, ctx.attempt - 1).join(record::RECORD_FILE);
+    match Record::read(&previous) {
+        Ok(record)
+            if matches!(
+                record.verdict,
+                Verdict::Failed { .. } | Verdict::Flaky { .. }
+            ) =>
+        {
+            Err(format!(
+                "attempt {} not run: attempt {} {}; a rerun must not turn that green",
+                ctx.attempt,
+                record.attempt,
+                record.verdict.describe()
+            ))
+        }
+        // No record (the harness itself died), a crash, a timeout: worth another try.
+        _ => Ok(()),
+    }
+}
+
+/// `PYTORCH_ROOT=… cargo nextest run -E 'test(=case)'`, with the variables that shaped
+/// this run.
+fn repro(cx: &Context, case: &str) -> String {
+    let mut line = String::new();
+    if cx.settings.root != cx.settings.workspace.join("demo") {
+        line.push_str(&format!("PYTORCH_ROOT={} ", cx.settings.root.display()));
+    }
+    for var in [
+        "TEST_CONFIG",
+        "BUILD_ENVIRONMENT",
+        "PYTHON",
+        crate::launch::devices::DEVICES_VAR,
+    ] {
+        if let Ok(value) = std::env::var(var)
+            && !value.is_empty()
+        {
+            line.push_str(&format!("{var}={value} "));
+        }
+    }
+    line.push_str(&format!("cargo nextest run -E 'test(={case})'"));
+    line
+}
+
+/// One device for the case (every device when `all`) when the machine has any; waits
+/// while they are held.
+pub(super) fn lease_devices(settings: &Settings, all: bool) -> Result<Option<Lease>, String> {
+    let devices = Devices::from_env().map_err(|e| e.to_string())?;
+    if devices.is_empty() {
+        return Ok(None);
+    }
+    let locks = settings.target_dir.join("torch-harness/locks");
+    if all {
+        return devices
+            .lease_all(&locks)
+            .map(Some)
+            .map_err(|e| format!("cannot lease the devices under {}: {e}", locks.display()));
+    }
+    let hint = std::env::var("NEXTEST_TEST_GLOBAL_SLOT")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    devices
+        .lease_one(&locks, hint)
+        .map(Some)
+        .map_err(|e| format!("cannot lease a device under {}: {e}", locks.display()))
+}

@@ -1,0 +1,88 @@
+//! A Python test file (or a piece of one): pytest or unittest mode, reruns where
+//! PyTorch's runner allows them, the timeout from the file's expected seconds.
+
+use super::execute::{Attempt, execute, lease_devices};
+use super::{Context, failure};
+use crate::case::PythonCase;
+use crate::discover::probe;
+use crate::launch::{Launch, Mode, RunContext};
+use crate::plan::Plan as ShardPlan;
+use crate::plan::test_config::TestConfig;
+use crate::settings::{Settings, var};
+use libtest_mimic::Failed;
+
+/// Runs one attempt of a Python file or piece.
+pub(super) fn run(cx: &Context, case: &PythonCase) -> Result<(), Failed> {
+    let name = case.name();
+    let fail = |what: String| failure(&name, what);
+    let settings = &cx.settings;
+    let ctx = run_context(settings).map_err(|e| fail(e.to_string()))?;
+    let mut launch =
+        Launch::python(case, settings, &cx.policy, &ctx).map_err(|e| fail(e.to_string()))?;
+    let lease = lease_devices(settings, false).map_err(fail)?;
+    if let Some(lease) = &lease {
+        launch.env.push(lease.env());
+    }
+    let expected = expected_seconds(cx, case);
+    let module = case.module.as_str();
+    // No reruns in unittest mode, under --subprocess, for distributed files, or where
+    // the policy forbids them (run_test.py's should_retry and PYTEST_SKIP_RETRIES).
+    let retries = matches!(ctx.mode, Mode::Pytest { .. })
+        && !module.contains("distributed")
+        && !cx.policy.skips_pytest_retries(module)
+        && cx.policy.handler(module) != Some(crate::policy::Handler::Subprocess);
+    let attempt = Attempt {
+        launch: &launch,
+        times_key: module.to_string(),
+        lease: lease.as_ref(),
+        expected,
+        timeout: cx.policy.timeouts.limit(expected, ctx.config.is_slow()),
+        retries,
+    };
+    execute(cx, &ctx, attempt)
+}
+
+/// What shapes this attempt: test mode, CI, attempt number, test config, `-k`.
+pub(super) fn run_context(settings: &Settings) -> Result<RunContext, probe::ProbeError> {
+    Ok(RunContext {
+        mode: python_mode(settings)?,
+        ci: std::env::var_os("CI").is_some_and(|v| !v.is_empty()),
+        attempt: std::env::var("NEXTEST_ATTEMPT")
+            .ok()
+            .and_then(|a| a.parse().ok())
+            .unwrap_or(1),
+        config: TestConfig::from_env(),
+        pytest_k: std::env::var(var::PYTEST_K).ok().filter(|k| !k.is_empty()),
+    })
+}
+
+/// The case's expected seconds: from the shard plan when there is one, else the
+/// policy's expected seconds for the file, shared among its pieces.
+fn expected_seconds(cx: &Context, case: &PythonCase) -> Option<f64> {
+    let name = case.name();
+    let planned = std::env::var_os(var::PLAN)
+        .and_then(|path| std::fs::read(path).ok())
+        .and_then(|bytes| serde_json::from_slice::<ShardPlan>(&bytes).ok())
+        .and_then(|plan| plan.case_seconds.get(&name).copied());
+    planned.or_else(|| {
+        let whole = cx.policy.expected_seconds.get(case.module.as_str())?;
+        Some(whole / f64::from(case.piece.map_or(1, |p| p.count)))
+    })
+}
+
+/// pytest mode when the interpreter has pytest, as PyTorch's runner defaults to;
+/// `PYTORCH_TEST_DO_NOT_USE_PYTEST=1` or `TORCH_HARNESS_PYTEST=0` force unittest mode.
+fn python_mode(settings: &Settings) -> Result<Mode, probe::ProbeError> {
+    let off = |name: &str, value: &str| std::env::var(name).is_ok_and(|v| v == value);
+    if off("PYTORCH_TEST_DO_NOT_USE_PYTEST", "1") || off(var::PYTEST, "0") {
+        return Ok(Mode::Unittest);
+    }
+    let env = probe::python_env(&settings.python, &settings.cache_dir())?;
+    Ok(if env.pytest {
+        Mode::Pytest {
+            reruns: env.rerunfailures,
+        }
+    } else {
+        Mode::Unittest
+    })
+}
