@@ -13,6 +13,8 @@ pub mod var {
     pub const OUT: &str = "TORCH_HARNESS_OUT";
     pub const PYTEST: &str = "TORCH_HARNESS_PYTEST";
     pub const PLAN: &str = "TORCH_HARNESS_PLAN";
+    /// `i/n`: which shard of the plan file this machine runs.
+    pub const SHARD: &str = "TORCH_HARNESS_SHARD";
     pub const PYTEST_K: &str = "TORCH_HARNESS_PYTEST_K";
 }
 

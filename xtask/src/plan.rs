@@ -4,8 +4,9 @@ use crate::selection::{Resolved, SelectArgs, resolve};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use std::path::{Path, PathBuf};
+use torch_harness::plan::document::PlanDocument;
 use torch_harness::plan::times::{self, FileTimes, JobKey};
-use torch_harness::plan::{Plan, PlanConfig, plan};
+use torch_harness::plan::{PlanConfig, plan};
 use torch_harness::policy::Policy;
 use torch_harness::settings::Settings;
 
@@ -18,7 +19,9 @@ pub struct PlanArgs {
     pub inputs: PlanInputs,
     #[command(flatten)]
     pub select: SelectArgs,
-    /// Print the plan as JSON.
+    /// Print the plan as JSON: the file CI ships to every shard (`cargo xtask test --plan`),
+    /// with a fingerprint of its inputs and each case's shard, expected seconds and
+    /// whether it runs alone.
     #[arg(long)]
     pub json: bool,
 }
@@ -36,12 +39,13 @@ pub struct PlanInputs {
 
 pub fn run(args: PlanArgs) -> Result<()> {
     let resolved = resolve(&args.select, None)?;
-    let times = load_times(&resolved.settings, args.inputs.times.as_deref());
-    let plan = compute(&resolved, args.shards, &times, args.inputs.threads)?;
+    let times = load_times(&resolved.settings, args.inputs.times.as_deref())?;
+    let document = compute(&resolved, args.shards, &times, args.inputs.threads)?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&plan)?);
+        println!("{}", serde_json::to_string_pretty(&document)?);
         return Ok(());
     }
+    let plan = &document.plan;
     for shard in &plan.shards {
         println!(
             "shard {}/{}: {:.0} s predicted, {} cases",
@@ -59,16 +63,17 @@ pub fn run(args: PlanArgs) -> Result<()> {
         plan.lower_bound_seconds,
         plan.longest_over_lower_bound()
     );
+    println!("fingerprint {}", document.fingerprint);
     Ok(())
 }
 
-/// The plan of the selected cases.
+/// The plan of the selected cases, with the fingerprint of what it was made from.
 pub fn compute(
     resolved: &Resolved,
     shards: usize,
-    times: &FileTimes,
+    times: &LoadedTimes,
     threads: Option<usize>,
-) -> Result<Plan> {
+) -> Result<PlanDocument> {
     if shards == 0 {
         bail!("--shards must be at least 1");
     }
@@ -78,7 +83,14 @@ pub fn compute(
         threads: threads.unwrap_or_else(|| num_procs(policy)),
         piece_startup_seconds: policy.sharding.piece_startup_seconds,
     };
-    Ok(plan(&resolved.plan_files(times), &cfg))
+    let files = resolved.plan_files(&times.times);
+    Ok(PlanDocument::new(
+        plan(&files, &cfg),
+        &files,
+        &cfg,
+        &times.times,
+        times.source.clone(),
+    ))
 }
 
 /// PyTorch's NUM_PROCS on a CPU machine: 1 under the CUDA memory-leak check, else the
@@ -91,51 +103,51 @@ pub fn num_procs(policy: &Policy) -> usize {
     }
 }
 
-/// The first times source that exists; a broken one is reported and skipped, so
-/// planning goes on (without times, every file is placed by its name's hash).
-pub fn load_times(settings: &Settings, explicit: Option<&Path>) -> FileTimes {
+/// The times the planner reads, and the file they came from.
+#[derive(Debug, Clone, Default)]
+pub struct LoadedTimes {
+    pub times: FileTimes,
+    pub source: Option<PathBuf>,
+}
+
+/// An explicit `--times` must be read, or planning stops: a plan made without the times
+/// asked for would cut the suite differently from every other machine's. Without one,
+/// the first default source that exists; a broken default is reported and skipped
+/// (the plan's fingerprint then differs, which the report over all shards catches).
+pub fn load_times(settings: &Settings, explicit: Option<&Path>) -> Result<LoadedTimes> {
     let key = JobKey::from_env();
-    let candidates: Vec<PathBuf> = match explicit {
-        Some(path) => vec![path.to_path_buf()],
-        None => vec![
-            settings.root.join(".additional_ci_files/test-times.json"),
-            settings.target_dir.join("torch-harness/test-times.json"),
-        ],
+    if let Some(path) = explicit {
+        let times = times::load(path, &key).context("--times cannot be used")?;
+        eprintln!("test times: {} ({} files)", path.display(), times.len());
+        return Ok(LoadedTimes {
+            times,
+            source: Some(path.to_path_buf()),
+        });
+    }
+    let candidates = [
+        settings.root.join(".additional_ci_files/test-times.json"),
+        settings.target_dir.join("torch-harness/test-times.json"),
+    ];
+    let Some(path) = candidates.into_iter().find(|p| p.exists()) else {
+        eprintln!("no test times found; planning without them");
+        return Ok(LoadedTimes::default());
     };
-    for path in &candidates {
-        if explicit.is_none() && !path.exists() {
-            continue;
+    match times::load(&path, &key) {
+        Ok(times) => {
+            eprintln!("test times: {} ({} files)", path.display(), times.len());
+            Ok(LoadedTimes {
+                times,
+                source: Some(path),
+            })
         }
-        match times::load(path, &key) {
-            Ok(times) => {
-                eprintln!("test times: {} ({} files)", path.display(), times.len());
-                return times;
-            }
-            Err(e) => {
-                eprintln!("warning: {e}; planning without test times");
-                return FileTimes::new();
-            }
+        Err(e) => {
+            eprintln!("warning: {e}; planning without test times");
+            Ok(LoadedTimes::default())
         }
     }
-    eprintln!("no test times found; planning without them");
-    FileTimes::new()
 }
 
 /// `i/n` with 1 <= i <= n.
 pub fn parse_shard(text: &str) -> Result<(usize, usize)> {
-    let (i, n) = text
-        .split_once('/')
-        .with_context(|| format!("--shard takes i/n, got `{text}`"))?;
-    let (i, n): (usize, usize) = (
-        i.trim()
-            .parse()
-            .with_context(|| format!("--shard {text}"))?,
-        n.trim()
-            .parse()
-            .with_context(|| format!("--shard {text}"))?,
-    );
-    if i == 0 || i > n {
-        bail!("--shard {text}: the shard must be between 1 and {n}");
-    }
-    Ok((i, n))
+    torch_harness::plan::document::parse_shard(text).map_err(|e| anyhow::anyhow!("--shard {e}"))
 }

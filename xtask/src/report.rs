@@ -11,10 +11,23 @@ use std::process::ExitCode;
 use torch_harness::report::junit::{self, Outcome};
 use torch_harness::report::record::{RECORD_FILE, Record};
 
+mod timeline;
+mod union;
+
 #[derive(Args)]
 pub struct ReportArgs {
-    /// A run id or folder (default: the latest run under target/torch-harness/runs).
-    run: Option<String>,
+    /// Run ids or folders (default: the latest run under target/torch-harness/runs); with
+    /// --plan, every shard's run.
+    #[arg(value_name = "RUN")]
+    runs: Vec<String>,
+    /// The plan file the shards ran (`cargo xtask plan --json`): fail unless every planned
+    /// case ran exactly once among the RUN folders, on its shard, under this plan.
+    #[arg(long, value_name = "FILE")]
+    plan: Option<PathBuf>,
+    /// Where to write the timeline page (default: timeline.html in the run folder; for
+    /// several runs, target/torch-harness/timeline.html).
+    #[arg(long, value_name = "FILE")]
+    timeline: Option<PathBuf>,
     /// Also write the report as JSON to this file.
     #[arg(long)]
     json: Option<PathBuf>,
@@ -80,18 +93,60 @@ pub struct Report {
 pub fn run(args: ReportArgs) -> Result<ExitCode> {
     let root = crate::workspace::root();
     let target = crate::workspace::target_dir(&root);
-    let run_dir = run_dir(&target, args.run.as_deref())?;
+    let run_dirs: Vec<PathBuf> = match args.runs.as_slice() {
+        [] => vec![run_dir(&target, None)?],
+        runs => runs
+            .iter()
+            .map(|r| run_dir(&target, Some(r)))
+            .collect::<Result<_>>()?,
+    };
     let junit = args
         .junit
         .clone()
         .unwrap_or_else(|| target.join("nextest/ci/junit.xml"));
-    let report = build(&run_dir, Some(&junit))?;
-    print_human(&report);
-    if let Some(path) = &args.json {
-        std::fs::write(path, serde_json::to_vec_pretty(&report)?)
-            .with_context(|| format!("writing {}", path.display()))?;
+    let mut reports = Vec::new();
+    let mut lost = false;
+    for run_dir in &run_dirs {
+        let report = build(run_dir, Some(&junit))?;
+        print_human(&report);
+        lost |= !report.missing_records.is_empty() || !report.junit_mismatches.is_empty();
+        reports.push(report);
     }
-    let lost = !report.missing_records.is_empty() || !report.junit_mismatches.is_empty();
+    if let Some(path) = &args.json {
+        let json = match reports.as_slice() {
+            [one] => serde_json::to_vec_pretty(one)?,
+            all => serde_json::to_vec_pretty(all)?,
+        };
+        std::fs::write(path, json).with_context(|| format!("writing {}", path.display()))?;
+    }
+    let plan = args
+        .plan
+        .as_deref()
+        .map(torch_harness::plan::document::PlanDocument::read)
+        .transpose()?;
+    if let Some(plan) = &plan {
+        let runs = run_dirs
+            .iter()
+            .map(|dir| {
+                Ok(union::ShardRun {
+                    dir: dir.clone(),
+                    records: records(dir)?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let union = union::check(plan, &runs);
+        union::print(plan, &union);
+        lost |= !union.is_whole();
+    }
+    let timeline = args
+        .timeline
+        .clone()
+        .unwrap_or_else(|| match run_dirs.as_slice() {
+            [one] => one.join("timeline.html"),
+            _ => target.join("torch-harness/timeline.html"),
+        });
+    timeline::write(&run_dirs, plan.as_ref(), &timeline)?;
+    println!("timeline: {}", timeline.display());
     Ok(if lost {
         ExitCode::FAILURE
     } else {

@@ -1,15 +1,17 @@
 //! `cargo xtask test` and `cargo xtask check`.
 
-use crate::plan::{PlanInputs, num_procs};
+use crate::plan::{LoadedTimes, PlanInputs, num_procs};
 use crate::selection::{Resolved, SelectArgs, resolve};
 use anyhow::{Context, Result};
 use clap::Args;
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::SystemTime;
 use torch_harness::launch::devices::{DEVICES_VAR, Devices};
 use torch_harness::plan::Plan;
+use torch_harness::plan::document::PlanDocument;
 use torch_harness::plan::times::FileTimes;
 use torch_harness::settings::var;
 
@@ -25,6 +27,15 @@ pub struct TestArgs {
     /// Run shard i of n of the time-balanced plan.
     #[arg(long, value_name = "I/N")]
     shard: Option<String>,
+    /// With --shard: run that shard of this plan file (`cargo xtask plan --json`, made once
+    /// for every shard) instead of planning here.
+    #[arg(
+        long = "plan",
+        value_name = "FILE",
+        requires = "shard",
+        conflicts_with = "times"
+    )]
+    plan_file: Option<PathBuf>,
     #[command(flatten)]
     plan: PlanInputs,
     #[command(flatten)]
@@ -77,22 +88,35 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
         }
     }
 
-    let times = crate::plan::load_times(&resolved.settings, args.plan.times.as_deref());
-    let (plan, cases) = match &args.shard {
+    let (document, cases) = match &args.shard {
         Some(shard) => {
             let (i, n) = crate::plan::parse_shard(shard)?;
-            let mut plan = crate::plan::compute(&resolved, n, &times, args.plan.threads)?;
-            plan.selected_shard = Some(i);
-            let json = serde_json::to_vec_pretty(&plan)?;
-            let path = write_keyed(
-                &target.join("torch-harness/plans"),
-                &format!("shard-{i}-of-{n}"),
-                "json",
-                &json,
-            )?;
-            nextest.env(var::PLAN, &path);
-            let cases = plan.selected_cases().unwrap_or_default().to_vec();
-            (Some(plan), cases)
+            let (path, document) = match &args.plan_file {
+                Some(file) => {
+                    let path = std::path::absolute(file)?;
+                    (path.clone(), PlanDocument::read(&path)?)
+                }
+                None => {
+                    let times =
+                        crate::plan::load_times(&resolved.settings, args.plan.times.as_deref())?;
+                    let mut document =
+                        crate::plan::compute(&resolved, n, &times, args.plan.threads)?;
+                    document.plan.selected_shard = Some(i);
+                    let json = serde_json::to_vec_pretty(&document)?;
+                    let path = write_keyed(
+                        &target.join("torch-harness/plans"),
+                        &format!("shard-{i}-of-{n}"),
+                        "json",
+                        &json,
+                    )?;
+                    (path, document)
+                }
+            };
+            let cases = document.shard(&path, i, n)?.1.to_vec();
+            nextest
+                .env(var::PLAN, &path)
+                .env(var::SHARD, format!("{i}/{n}"));
+            (Some(document), cases)
         }
         None => {
             if let Some(filterset) = &resolved.filterset {
@@ -101,7 +125,21 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
             (None, resolved.case_names())
         }
     };
-    let tool_config = write_tool_config(&resolved, &times, &cases, &target)?;
+    // Longer cases start first: the plan's expected seconds, else the times'.
+    let times = match &document {
+        Some(_) => LoadedTimes::default(),
+        None => crate::plan::load_times(&resolved.settings, args.plan.times.as_deref())?,
+    };
+    let planned: BTreeMap<&str, f64> = document
+        .iter()
+        .flat_map(|d| &d.cases)
+        .filter_map(|c| Some((c.name.as_str(), c.seconds?)))
+        .collect();
+    let seconds = |case: &str| match &document {
+        Some(_) => planned.get(case).copied(),
+        None => expected_seconds(&resolved, &times.times, case),
+    };
+    let tool_config = write_tool_config(&resolved, &seconds, &cases, &target)?;
     nextest
         .arg("--tool-config-file")
         .arg(format!("xtask:{}", tool_config.display()));
@@ -117,6 +155,7 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
             0 => args
                 .plan
                 .threads
+                .or(document.as_ref().map(|d| d.inputs.threads))
                 .unwrap_or_else(|| num_procs(&resolved.policy)),
             slots => slots,
         };
@@ -139,7 +178,12 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
     nextest.args(&args.nextest_args);
 
     if args.dry_run {
-        dry_run(&resolved, plan.as_ref(), &cases, &nextest);
+        dry_run(
+            &resolved,
+            document.as_ref().map(|d| &d.plan),
+            &cases,
+            &nextest,
+        );
         return Ok(ExitCode::SUCCESS);
     }
     if std::env::var_os(var::PYTORCH_ROOT).is_none() {
@@ -226,21 +270,12 @@ fn dry_run(resolved: &Resolved, plan: Option<&Plan>, cases: &[String], nextest: 
 /// (priorities from the expected times; same-priority cases go by name).
 fn write_tool_config(
     resolved: &Resolved,
-    times: &FileTimes,
+    seconds: &dyn Fn(&str) -> Option<f64>,
     cases: &[String],
     target: &Path,
 ) -> Result<PathBuf> {
     let policy = &resolved.policy;
     let serial_everything = resolved.config.everything_serial();
-    let seconds = |case: &str| -> Option<f64> {
-        let parsed = torch_harness::case::PythonCase::parse(case).ok()?;
-        let module = parsed.module.as_str();
-        let t = times
-            .get(module)
-            .or_else(|| policy.expected_seconds.get(module))
-            .copied()?;
-        Some(t / f64::from(parsed.piece.map_or(1, |p| p.count)))
-    };
     let longest = cases.iter().filter_map(|c| seconds(c)).fold(0.0, f64::max);
     let mut by_priority: std::collections::BTreeMap<i32, Vec<&String>> = Default::default();
     let mut serial = Vec::new();
@@ -285,6 +320,17 @@ fn write_tool_config(
         "toml",
         toml.as_bytes(),
     )
+}
+
+/// A case's expected seconds from the times (else the policy), shared among its pieces.
+fn expected_seconds(resolved: &Resolved, times: &FileTimes, case: &str) -> Option<f64> {
+    let parsed = torch_harness::case::PythonCase::parse(case).ok()?;
+    let module = parsed.module.as_str();
+    let t = times
+        .get(module)
+        .or_else(|| resolved.policy.expected_seconds.get(module))
+        .copied()?;
+    Some(t / f64::from(parsed.piece.map_or(1, |p| p.count)))
 }
 
 /// Writes `bytes` to `<dir>/<stem>-<hash of bytes>.<ext>`: runs with different

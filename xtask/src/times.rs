@@ -35,7 +35,7 @@ pub fn run(times: Times) -> Result<()> {
     let run_dir = crate::report::run_dir(&target, args.run.as_deref())?;
     let measured = measured(&crate::report::records(&run_dir)?);
     let settings = torch_harness::settings::Settings::from_env();
-    let expected = crate::plan::load_times(&settings, args.times.as_deref());
+    let expected = crate::plan::load_times(&settings, args.times.as_deref())?.times;
 
     let store_path = target.join("torch-harness/test-times.json");
     let mut store: Store = match std::fs::read(&store_path) {

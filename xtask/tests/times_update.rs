@@ -26,6 +26,8 @@ fn record(dir: &Path, case: &str, key: &str, seconds: f64) {
         failed_tests: failed,
         note: None,
         repro: String::new(),
+        plan: None,
+        span: None,
     }
     .write(&folder)
     .unwrap();

@@ -36,14 +36,30 @@ fn the_example_workflow_builds_once_shards_and_reports() {
     let all = runs.join("\n");
     for command in [
         "cargo xtask archive suite.tar.zst",
-        "cargo xtask test --archive-file suite.tar.zst --shard",
+        "cargo xtask plan --shards ${{ env.SHARDS }} --json",
+        "cargo xtask test --archive-file suite.tar.zst --plan plan.json --shard",
+        "cargo xtask report --plan plan.json",
         "cargo xtask report",
         "cargo xtask times update",
     ] {
         assert!(all.contains(command), "{command} missing from:\n{all}");
     }
+    // Planned once in the build job, shipped with the archive, checked whole in the report.
+    let build = jobs["build"]["steps"].as_array().unwrap();
+    let shipped = build
+        .iter()
+        .filter(|s| {
+            s["uses"]
+                .as_str()
+                .is_some_and(|u| u.starts_with("actions/upload-artifact"))
+        })
+        .filter_map(|s| s["with"]["path"].as_str())
+        .any(|path| path.contains("suite.tar.zst") && path.contains("plan.json"));
+    assert!(shipped, "the build job uploads the plan with the archive");
+    let report = serde_json::to_string(&jobs["report"]["steps"]).unwrap();
+    assert!(report.contains("--plan plan.json"), "{report}");
     // Each xtask subcommand the workflow uses exists.
-    for sub in ["archive", "test", "report", "times"] {
+    for sub in ["archive", "plan", "test", "report", "times"] {
         let help = Command::new(env!("CARGO_BIN_EXE_xtask"))
             .args([sub, "--help"])
             .output()

@@ -11,8 +11,10 @@
 //!
 //! The submodules say what the plan covers and what it knows: which files a run
 //! selects ([`select`], [`test_config`]) and how long each takes ([`times`]). The plan
-//! takes them as plain [`PlanFile`]s, built by whoever discovered the cases.
+//! takes them as plain [`PlanFile`]s, built by whoever discovered the cases; the file a
+//! CI run plans once and ships to every shard is a [`document::PlanDocument`].
 
+pub mod document;
 pub mod select;
 pub mod test_config;
 pub mod times;

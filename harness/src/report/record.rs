@@ -34,6 +34,43 @@ pub struct Record {
     pub note: Option<String>,
     /// One line that runs this case again.
     pub repro: String,
+    /// The plan and shard this attempt ran under (`TORCH_HARNESS_PLAN`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<crate::plan::document::PlanMark>,
+    /// When the attempt ran and on which worker slot, for the run's timeline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub span: Option<Span>,
+}
+
+/// An attempt's place in time: seconds since the Unix epoch, so the attempts of one
+/// machine line up; and nextest's global slot (its worker), when nextest ran it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Span {
+    pub started_at: f64,
+    pub ended_at: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slot: Option<u32>,
+}
+
+impl Span {
+    /// From `started` to `ended`, on the slot nextest gave this attempt.
+    pub fn between(started: std::time::SystemTime, ended: std::time::SystemTime) -> Span {
+        let unix = |t: std::time::SystemTime| {
+            t.duration_since(std::time::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64())
+        };
+        Span {
+            started_at: unix(started),
+            ended_at: unix(ended),
+            slot: std::env::var("NEXTEST_TEST_GLOBAL_SLOT")
+                .ok()
+                .and_then(|s| s.parse().ok()),
+        }
+    }
+
+    pub fn seconds(&self) -> f64 {
+        (self.ended_at - self.started_at).max(0.0)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

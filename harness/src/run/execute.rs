@@ -43,7 +43,9 @@ pub(super) fn execute(cx: &Context, ctx: &RunContext, attempt: Attempt<'_>) -> R
             grace: Duration::from_secs_f64(cx.policy.timeouts.grace_seconds.max(0.0)),
         },
     };
+    let started = std::time::SystemTime::now();
     let file = stepcurrent::run(launch, &options).map_err(|e| fail(e.to_string()))?;
+    let span = record::Span::between(started, std::time::SystemTime::now());
     if file.leftovers > 0 {
         eprintln!(
             "torch-harness: {name}: ended {} process(es) it left behind",
@@ -72,6 +74,8 @@ pub(super) fn execute(cx: &Context, ctx: &RunContext, attempt: Attempt<'_>) -> R
         reports,
         note: file.note.clone(),
         repro: repro(cx, name),
+        plan: crate::plan::document::mark_from_env(),
+        span: Some(span),
     };
     if let Err(e) = record.write(&launch.dir) {
         eprintln!("torch-harness: cannot write the record of {name}: {e}");

@@ -6,7 +6,6 @@ use crate::case::{CppCase, DistributedCase, PythonCase};
 use crate::discover::cpp::{self, DiscoveredCpp};
 use crate::discover::distributed::{self, DiscoveredDistributed};
 use crate::discover::python::{self, Discovered};
-use crate::plan::Plan as ShardPlan;
 use crate::settings::var;
 use libtest_mimic::{Failed, Trial};
 use std::sync::Arc;
@@ -86,11 +85,8 @@ pub(super) enum ListError {
     Discover(#[from] python::DiscoverError),
     #[error("cannot tell which distributed backends run here: {0}")]
     Backends(String),
-    #[error("cannot read the shard plan {path} (TORCH_HARNESS_PLAN): {message}")]
-    Plan {
-        path: std::path::PathBuf,
-        message: String,
-    },
+    #[error("{0} (TORCH_HARNESS_PLAN)")]
+    Plan(#[from] crate::plan::document::PlanDocumentError),
     #[error(
         "the shard plan {path} (TORCH_HARNESS_PLAN) names `{case}`, which this checkout lacks: {reason}"
     )]
@@ -99,11 +95,19 @@ pub(super) enum ListError {
         case: String,
         reason: String,
     },
+    #[error(
+        "TORCH_HARNESS_SHARD={0} names a shard, but TORCH_HARNESS_PLAN names no plan file; set it to the file of `cargo xtask plan --json`"
+    )]
+    ShardWithoutPlan(String),
 }
 
 pub(super) fn all_trials(kind: Kind, cx: &Arc<Context>) -> Result<Vec<Trial>, ListError> {
     if let Some(path) = std::env::var_os(var::PLAN).filter(|p| !p.is_empty()) {
         return planned_trials(kind, cx, std::path::Path::new(&path));
+    }
+    // Running every case where one shard was meant would double the others' work.
+    if let Some(shard) = std::env::var(var::SHARD).ok().filter(|s| !s.is_empty()) {
+        return Err(ListError::ShardWithoutPlan(shard));
     }
     match kind {
         Kind::Python => Ok(python::discover(&cx.settings.root, &cx.policy)?
@@ -160,15 +164,9 @@ fn planned_trials(
     cx: &Arc<Context>,
     path: &std::path::Path,
 ) -> Result<Vec<Trial>, ListError> {
-    let plan_error = |message: String| ListError::Plan {
-        path: path.to_path_buf(),
-        message,
-    };
-    let text = std::fs::read_to_string(path).map_err(|e| plan_error(e.to_string()))?;
-    let plan: ShardPlan = serde_json::from_str(&text).map_err(|e| plan_error(e.to_string()))?;
-    let cases = plan
-        .selected_cases()
-        .ok_or_else(|| plan_error("it selects no shard (`selected_shard`)".into()))?;
+    let plan = crate::plan::document::PlanDocument::read(path)?;
+    let shard = std::env::var(var::SHARD).ok();
+    let (_, cases) = plan.selected(path, shard.as_deref())?;
     cases
         .iter()
         .filter(|case| kind_of(cx, case) == kind)

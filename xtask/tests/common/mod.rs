@@ -21,6 +21,7 @@ pub fn clean(mut cmd: Command) -> Command {
             "BUILD_ENVIRONMENT",
             "JOB_NAME",
             "TORCH_HARNESS_PLAN",
+            "TORCH_HARNESS_SHARD",
         ];
         if name.starts_with("NEXTEST") || selection.contains(&name.as_ref()) {
             cmd.env_remove(key);
