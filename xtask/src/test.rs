@@ -91,7 +91,7 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
     let (document, cases) = match &args.shard {
         Some(shard) => {
             let (i, n) = crate::plan::parse_shard(shard)?;
-            let (path, document) = match &args.plan_file {
+            let (path, mut document) = match &args.plan_file {
                 Some(file) => {
                     let path = std::path::absolute(file)?;
                     (path.clone(), PlanDocument::read(&path)?)
@@ -113,6 +113,8 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
                 }
             };
             let cases = document.shard(&path, i, n)?.1.to_vec();
+            // For --dry-run's "this machine" mark; the file itself stays as it was.
+            document.plan.selected_shard = Some(i);
             nextest
                 .env(var::PLAN, &path)
                 .env(var::SHARD, format!("{i}/{n}"));
