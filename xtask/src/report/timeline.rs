@@ -230,9 +230,20 @@ fn tick_step(span: f64) -> f64 {
 
 /// The page: a heading with the run's totals, the SVG, and a table per shard.
 pub fn render(shards: &[ShardTimeline], plan: Option<&PlanDocument>) -> String {
+    // Wide enough for every end: actual, predicted, and planned past a short bar.
+    let planned_end = |s: &ShardTimeline| {
+        s.bars
+            .iter()
+            .map(|b| b.start + b.planned.unwrap_or(0.0))
+            .fold(0.0, f64::max)
+    };
     let longest = shards
         .iter()
-        .map(|s| s.length.max(s.predicted_seconds.unwrap_or(0.0)))
+        .map(|s| {
+            s.length
+                .max(s.predicted_seconds.unwrap_or(0.0))
+                .max(planned_end(s))
+        })
         .fold(0.0, f64::max)
         .max(1e-3);
     let scale = (WIDTH - LEFT - RIGHT) / longest;
