@@ -4,9 +4,8 @@
 //! The time model is run_test.py's (research §3.6-3.7): a shard runs its serial cases
 //! one at a time on the whole machine, and its other cases on `threads` workers, each
 //! case on the least-loaded one. Long files are split into pieces that each run the
-//! whole file with `--shard-id/--num-shards`; every extra piece pays a start-up cost, so
-//! files are split only as far as balance needs. Pieces with known times are placed
-//! longest first on the shard they finish earliest; files without a time go to the
+//! whole file with `--shard-id/--num-shards`; how finely, and where the pieces go so the
+//! plan survives stale times, is `plan_robust`'s job. Files without a time go to the
 //! shard their name hashes to, so adding or removing such a file moves nothing else.
 //!
 //! The submodules say what the plan covers and what it knows: which files a run
