@@ -5,7 +5,7 @@
 //! one at a time on the whole machine, and its other cases on `threads` workers, each
 //! case on the least-loaded one. Long files are split into pieces that each run the
 //! whole file with `--shard-id/--num-shards`; how finely, and where the pieces go so the
-//! plan survives stale times, is `plan_robust`'s job. Files without a time go to the
+//! plan survives stale times, is the `robust` submodule's job. Files without a time go to the
 //! shard their name hashes to, so adding or removing such a file moves nothing else.
 //!
 //! The submodules say what the plan covers and what it knows: which files a run

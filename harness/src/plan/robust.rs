@@ -246,7 +246,7 @@ fn scenarios(files: &[&PlanFile]) -> Vec<Vec<f64>> {
 }
 
 /// The layout's mean longest shard over the ideal across the scenarios, with each
-/// shard run as the harness runs it: serial units back to back, the rest started in
+/// shard run under run_test.py's time model: serial units back to back, the rest started in
 /// placement order on the worker that frees first.
 fn mean_score(
     layout: &Layout,
