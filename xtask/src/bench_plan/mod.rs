@@ -70,6 +70,7 @@ pub fn run(args: PlanBenchArgs) -> Result<()> {
         for shards in SHARD_COUNTS {
             let ideal = model.ideal(&selection, &new.times, shards);
             let score = |plan: Vec<Vec<Piece>>| -> Result<f64> {
+                model::check_union(&selection, &plan)?;
                 Ok(model.longest(&plan, &new.times)? / ideal)
             };
             let cfg = PlanConfig {
@@ -186,6 +187,7 @@ fn ours(
                     let module = case.module.to_string();
                     Ok(Piece {
                         serial: serial.get(module.as_str()).copied().unwrap_or(false),
+                        index: case.piece.map_or(1, |p| p.index),
                         count: case.piece.map_or(1, |p| p.count),
                         planned: planned.case_seconds.get(name).copied(),
                         module,
@@ -213,6 +215,7 @@ fn run_test_py(selection: &[(String, bool)], times: &FileTimes, shards: usize) -
                 .map(|p| Piece {
                     serial: is_serial(&p.name),
                     module: p.name,
+                    index: p.shard,
                     count: p.num_shards,
                     planned: p.time,
                 })

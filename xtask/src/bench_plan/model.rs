@@ -9,13 +9,15 @@
 //! - the ideal shard is (Σ serial t + Σ parallel t / workers) / shards over the selection.
 
 use anyhow::{Result, bail};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// One planned piece: `count` pieces of `module`, with the seconds the planner expected
 /// of it (None when it had no time).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Piece {
     pub module: String,
+    /// Piece `index` of `count` (1 of 1 for a whole file).
+    pub index: u32,
     pub count: u32,
     pub planned: Option<f64>,
     pub serial: bool,
@@ -97,6 +99,50 @@ impl Model {
     }
 }
 
+/// Every file of `selection` planned exactly once: whole, or as pieces 1..=k of one k,
+/// and nothing else planned. A plan that drops or repeats work would score too well.
+pub fn check_union(selection: &[(String, bool)], shards: &[Vec<Piece>]) -> Result<()> {
+    let mut seen: BTreeMap<&str, (u32, BTreeSet<u32>)> = BTreeMap::new();
+    for piece in shards.iter().flatten() {
+        let (count, indices) = seen
+            .entry(piece.module.as_str())
+            .or_insert((piece.count, BTreeSet::new()));
+        if *count != piece.count {
+            bail!(
+                "{} is planned in {} pieces and in {}",
+                piece.module,
+                count,
+                piece.count
+            );
+        }
+        if !indices.insert(piece.index) {
+            bail!(
+                "{} piece {}/{} is planned twice",
+                piece.module,
+                piece.index,
+                piece.count
+            );
+        }
+    }
+    let selected: BTreeSet<&str> = selection.iter().map(|(m, _)| m.as_str()).collect();
+    for module in &selected {
+        match seen.get(module) {
+            None => bail!("{module} is selected but planned on no shard"),
+            Some((count, indices)) if indices.len() != *count as usize => {
+                bail!(
+                    "{module} has {} of its {count} pieces planned",
+                    indices.len()
+                )
+            }
+            Some(_) => {}
+        }
+    }
+    if let Some(extra) = seen.keys().find(|m| !selected.contains(*m)) {
+        bail!("{extra} is planned but not selected");
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,6 +150,7 @@ mod tests {
     fn piece(module: &str, count: u32, planned: Option<f64>, serial: bool) -> Piece {
         Piece {
             module: module.into(),
+            index: 1,
             count,
             planned,
             serial,
@@ -171,5 +218,51 @@ mod tests {
             .shard_seconds(&[piece("test_gone", 1, Some(1.0), false)], &BTreeMap::new())
             .unwrap_err();
         assert!(err.to_string().contains("test_gone"), "{err}");
+    }
+
+    #[test]
+    fn the_union_check_names_a_dropped_repeated_or_foreign_piece() {
+        let of = |module: &str, index: u32, count: u32| Piece {
+            index,
+            ..piece(module, count, Some(1.0), false)
+        };
+        let selection: Vec<(String, bool)> =
+            vec![("test_a".into(), false), ("test_b".into(), true)];
+        let good = vec![
+            vec![of("test_a", 2, 2), of("test_b", 1, 1)],
+            vec![of("test_a", 1, 2)],
+        ];
+        check_union(&selection, &good).unwrap();
+        let dropped = vec![vec![of("test_a", 2, 2), of("test_b", 1, 1)]];
+        let err = check_union(&selection, &dropped).unwrap_err().to_string();
+        assert!(err.contains("test_a has 1 of its 2 pieces"), "{err}");
+        let twice = vec![
+            vec![of("test_a", 1, 1), of("test_b", 1, 1)],
+            vec![of("test_a", 1, 1)],
+        ];
+        let err = check_union(&selection, &twice).unwrap_err().to_string();
+        assert!(err.contains("test_a piece 1/1 is planned twice"), "{err}");
+        let missing = vec![vec![of("test_a", 1, 1)]];
+        let err = check_union(&selection, &missing).unwrap_err().to_string();
+        assert!(
+            err.contains("test_b is selected but planned on no shard"),
+            "{err}"
+        );
+        let foreign = vec![vec![
+            of("test_a", 1, 1),
+            of("test_b", 1, 1),
+            of("test_c", 1, 1),
+        ]];
+        let err = check_union(&selection, &foreign).unwrap_err().to_string();
+        assert!(err.contains("test_c is planned but not selected"), "{err}");
+        let mixed = vec![
+            vec![of("test_a", 1, 2), of("test_b", 1, 1)],
+            vec![of("test_a", 2, 3)],
+        ];
+        let err = check_union(&selection, &mixed).unwrap_err().to_string();
+        assert!(
+            err.contains("test_a is planned in 2 pieces and in 3"),
+            "{err}"
+        );
     }
 }
