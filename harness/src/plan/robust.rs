@@ -168,15 +168,15 @@ pub(crate) fn cut(files: &[&PlanFile], cfg: &PlanConfig, cap: f64) -> Vec<Unit> 
     units
 }
 
-/// Known units largest first (a serial unit counts whole, a parallel one per worker), each on the shard it finishes earliest among those that
-/// hold the fewest pieces of its file; units without a time on their name's hash, so
-/// adding one moves nothing else.
+/// Known units largest first (a serial unit counts whole, a parallel one per worker),
+/// each on the shard it finishes earliest among those that hold the fewest pieces of
+/// its file; units without a time on their name's hash, so adding one moves nothing
+/// else.
 pub(crate) fn place(units: &[Unit], cfg: &PlanConfig) -> Vec<Load> {
     let shards = cfg.shards.max(1);
     let mut order: Vec<usize> = (0..units.len())
         .filter(|&i| units[i].seconds.is_some())
         .collect();
-    // Largest share of a machine first: a serial unit holds all its workers.
     let threads = cfg.threads.max(1) as f64;
     let wall = |i: usize| {
         let t = units[i].seconds.unwrap_or(0.0);
