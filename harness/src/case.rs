@@ -2,9 +2,12 @@
 //!
 //! A case name is what nextest shows, filters on and passes back with `--exact`. It is
 //! the test module with `::` for `/` (`nn::test_pooling`), plus `::shard_<k>_of_<n>` for a
-//! piece of a split file. `CaseId::parse(case.name()) == case` holds for every case; it is
-//! how `--exact` finds its file without walking `test/`.
+//! piece of a split file. A file that target determination splits by test class
+//! (run_test.py's class-level TestRuns) has `::only=A,B` or `::except=A,B` after the
+//! module, before any piece. `CaseId::parse(case.name()) == case` holds for every case;
+//! it is how `--exact` finds its file without walking `test/`.
 
+use std::collections::BTreeSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -18,6 +21,10 @@ pub enum NameError {
     BadPart { name: String, part: String },
     #[error("case name `{0}` has an invalid piece: expected `shard_<k>_of_<n>` with 1 <= k <= n")]
     BadPiece(String),
+    #[error(
+        "case name `{0}` has an invalid class filter: expected `only=<Class>,...` or `except=<Class>,...` with Python class names, sorted, each once"
+    )]
+    BadClasses(String),
     #[error("case name `{0}` is not `<module>::<backend>::init_<env|file>`")]
     BadDistributed(String),
     #[error("case name `{0}` is not `<gtest binary>::<Suite>`")]
@@ -94,10 +101,82 @@ impl fmt::Display for Piece {
     }
 }
 
-/// A Python test file, or one piece of it.
+/// Which test classes of a file a case runs: run_test.py's TestRun with included or
+/// excluded classes. The sets are never empty (an empty set is the whole file).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ClassFilter {
+    /// Only these classes.
+    Only(BTreeSet<String>),
+    /// Every class but these (including classes nobody named).
+    Except(BTreeSet<String>),
+}
+
+impl ClassFilter {
+    /// pytest's `-k` expression for the filter, as run_test.py builds it:
+    /// `A or B`, or `not (A or B)`.
+    pub fn pytest_k(&self) -> String {
+        match self {
+            ClassFilter::Only(classes) => join(classes, " or "),
+            ClassFilter::Except(classes) => format!("not ({})", join(classes, " or ")),
+        }
+    }
+
+    pub fn classes(&self) -> &BTreeSet<String> {
+        match self {
+            ClassFilter::Only(c) | ClassFilter::Except(c) => c,
+        }
+    }
+
+    /// `only=A,B` / `except=A,B`: the part of a case name.
+    fn part(&self) -> String {
+        match self {
+            ClassFilter::Only(c) => format!("only={}", join(c, ",")),
+            ClassFilter::Except(c) => format!("except={}", join(c, ",")),
+        }
+    }
+
+    /// The filter a name part spells, if the part is one (it holds a `=`, which no
+    /// module path part may); a part that looks like one but is not canonical is an
+    /// error, so a typo never runs the whole file.
+    fn parse(name: &str, part: &str) -> Result<Option<ClassFilter>, NameError> {
+        let Some((kind, list)) = part.split_once('=') else {
+            return Ok(None);
+        };
+        let bad = || NameError::BadClasses(name.to_string());
+        let names: Vec<&str> = list.split(',').collect();
+        let canonical = names.windows(2).all(|w| w[0] < w[1]);
+        if !canonical || !names.iter().all(|n| is_class_name(n)) {
+            return Err(bad());
+        }
+        let classes = names.into_iter().map(String::from).collect();
+        match kind {
+            "only" => Ok(Some(ClassFilter::Only(classes))),
+            "except" => Ok(Some(ClassFilter::Except(classes))),
+            _ => Err(bad()),
+        }
+    }
+}
+
+/// A Python identifier: what a test class can be called.
+pub fn is_class_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars.next().is_some_and(|c| c == '_' || c.is_alphabetic())
+        && chars.all(|c| c == '_' || c.is_alphanumeric())
+}
+
+fn join(classes: &BTreeSet<String>, sep: &str) -> String {
+    classes
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(sep)
+}
+
+/// A Python test file, or some of its classes, or one piece of either.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct PythonCase {
     pub module: TestModule,
+    pub classes: Option<ClassFilter>,
     pub piece: Option<Piece>,
 }
 
@@ -105,37 +184,55 @@ impl PythonCase {
     pub fn whole(module: TestModule) -> PythonCase {
         PythonCase {
             module,
+            classes: None,
             piece: None,
         }
     }
 
     /// Parses a case name. A last part of the form `shard_<k>_of_<n>` is a piece;
     /// anything starting with `shard_` that is not a valid piece is an error rather
-    /// than a module name, so a typo never runs the whole file.
+    /// than a module name, so a typo never runs the whole file. Before it, a part with
+    /// a `=` is a class filter.
     pub fn parse(name: &str) -> Result<PythonCase, NameError> {
-        let (module_name, piece) = match name.rsplit_once("::") {
+        let (rest, piece) = match name.rsplit_once("::") {
             Some((head, last)) if last.starts_with("shard_") => {
                 let piece = Piece::parse(last).ok_or_else(|| NameError::BadPiece(name.into()))?;
                 (head, Some(piece))
             }
             _ => (name, None),
         };
+        let (module_name, classes) = match rest.rsplit_once("::") {
+            Some((head, last)) => match ClassFilter::parse(name, last)? {
+                Some(filter) => (head, Some(filter)),
+                None => (rest, None),
+            },
+            None => (rest, None),
+        };
         let mut parts = Vec::new();
         for part in module_name.split("::") {
             check_part(name, part)?;
+            if part.contains('=') {
+                return Err(NameError::BadClasses(name.into()));
+            }
             parts.push(part);
         }
         Ok(PythonCase {
             module: TestModule(parts.join("/")),
+            classes,
             piece,
         })
     }
 
     pub fn name(&self) -> String {
-        match self.piece {
-            Some(piece) => format!("{}::{piece}", self.module.case_name()),
-            None => self.module.case_name(),
+        let mut name = self.module.case_name();
+        if let Some(classes) = &self.classes {
+            name.push_str("::");
+            name.push_str(&classes.part());
         }
+        if let Some(piece) = self.piece {
+            name.push_str(&format!("::{piece}"));
+        }
+        name
     }
 }
 
@@ -282,6 +379,72 @@ mod tests {
             let case = PythonCase::parse(name).unwrap();
             assert_eq!(case.name(), name);
             assert_eq!(PythonCase::parse(&case.name()).unwrap(), case);
+        }
+    }
+
+    #[test]
+    fn class_filters_round_trip() {
+        for name in [
+            "test_nn::only=TestLinear",
+            "test_nn::only=TestConv,TestLinear",
+            "nn::test_pooling::except=TestPoolingNN",
+            "test_ops::only=TestCommonOps::shard_2_of_3",
+            "test_ops::except=A_1,TestB::shard_1_of_1",
+            "test_x::only=_Private,Ünïcode",
+        ] {
+            let case = PythonCase::parse(name).unwrap();
+            assert_eq!(case.name(), name);
+            assert_eq!(PythonCase::parse(&case.name()).unwrap(), case);
+        }
+        let case = PythonCase::parse("nn::test_pooling::only=TestA,TestB::shard_2_of_3").unwrap();
+        assert_eq!(case.module.as_str(), "nn/test_pooling");
+        let classes: BTreeSet<String> = ["TestA", "TestB"].map(String::from).into();
+        assert_eq!(case.classes, Some(ClassFilter::Only(classes.clone())));
+        assert_eq!(case.piece, Some(Piece { index: 2, count: 3 }));
+        // run_test.py's `-k` filters: TestRun.get_pytest_filter.
+        assert_eq!(
+            ClassFilter::Only(classes.clone()).pytest_k(),
+            "TestA or TestB"
+        );
+        assert_eq!(
+            ClassFilter::Except(classes).pytest_k(),
+            "not (TestA or TestB)"
+        );
+        // Built from parts, the name parses back to the same case.
+        let built = PythonCase {
+            module: TestModule::new("distributed/elastic/api_test").unwrap(),
+            classes: Some(ClassFilter::Except(["Z".to_string()].into())),
+            piece: Piece::new(1, 2),
+        };
+        assert_eq!(
+            built.name(),
+            "distributed::elastic::api_test::except=Z::shard_1_of_2"
+        );
+        assert_eq!(PythonCase::parse(&built.name()).unwrap(), built);
+    }
+
+    #[test]
+    fn bad_class_filters_are_rejected() {
+        for name in [
+            "test_nn::only=",
+            "test_nn::only=B,A",
+            "test_nn::only=A,A",
+            "test_nn::only=A,,B",
+            "test_nn::some=A",
+            "test_nn::only=1A",
+            "test_nn::only=A-B",
+            "test_nn::only=A B",
+            "test_nn::only=A::except=B",
+            "only=A",
+        ] {
+            let err = PythonCase::parse(name).unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    NameError::BadClasses(_) | NameError::BadPart { .. } | NameError::EmptyPart(_)
+                ),
+                "{name}: {err}"
+            );
         }
     }
 

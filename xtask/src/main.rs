@@ -3,9 +3,11 @@
 
 mod bench;
 mod bench_plan;
+mod changed;
 mod e2e;
 mod expected;
 mod fuzz;
+mod order;
 mod plan;
 mod report;
 mod selection;

@@ -147,12 +147,20 @@ impl Resolved {
             .filter(|d| d.ignored.is_none() && d.case.piece.is_none())
             .map(|d| {
                 let module = d.case.module.as_str();
+                // A class run (target determination split its file) is placed whole,
+                // with its share of the file's time.
+                let runs = self
+                    .selected
+                    .iter()
+                    .filter(|o| o.case.module == d.case.module)
+                    .count();
+                let class_run = d.case.classes.is_some();
                 PlanFile {
                     module: d.case.module.clone(),
-                    seconds: seconds(module),
+                    seconds: seconds(module).map(|t| t / runs as f64),
                     serial: everything_serial || policy.must_serial(module),
-                    splittable: true,
-                    case: None,
+                    splittable: !class_run,
+                    case: class_run.then(|| d.case.name()),
                 }
             });
         let runnable: Vec<_> = self

@@ -40,6 +40,8 @@ pub struct TestArgs {
     plan: PlanInputs,
     #[command(flatten)]
     select: SelectArgs,
+    #[command(flatten)]
+    order: crate::order::OrderArgs,
     /// Run every test under torch.compile with dynamo (PYTORCH_TEST_WITH_DYNAMO=1).
     #[arg(long, conflicts_with = "inductor")]
     dynamo: bool,
@@ -65,11 +67,25 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
         Some(dir) => std::path::absolute(dir)?,
         None => crate::workspace::root(),
     };
-    let resolved = resolve(
+    let mut resolved = resolve(
         &args.select,
         args.workspace_remap.is_some().then_some(root.as_path()),
     )?;
     let target = crate::workspace::target_dir(&root);
+    let td = crate::order::apply_td(&mut resolved, args.order.enable_td)?;
+    let failed = if args.order.no_failed_first {
+        Vec::new()
+    } else {
+        crate::order::previous_failures(&target)
+    };
+    let chosen = match &args.order.changed {
+        Some(base) => Some(crate::changed::apply(
+            &mut resolved,
+            base.as_deref(),
+            &failed,
+        )?),
+        None => None,
+    };
     let mut nextest = Command::new(crate::workspace::cargo());
     nextest
         .current_dir(&root)
@@ -141,7 +157,23 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
         Some(_) => planned.get(case).copied(),
         None => expected_seconds(&resolved, &times.times, case),
     };
-    let tool_config = write_tool_config(&resolved, &seconds, &cases, &target)?;
+    let (td_first, td_last) = td
+        .as_ref()
+        .map(|td| crate::order::td_order(&resolved, td))
+        .unwrap_or_default();
+    let first = match &chosen {
+        // The change's own order: edited files, path matches, correlated, failed.
+        Some(chosen) => {
+            let order: Vec<String> = chosen.cases.iter().map(|(c, _)| c.clone()).collect();
+            crate::order::first_cases(&cases, &[], &order)
+        }
+        None => crate::order::first_cases(&cases, &failed, &td_first),
+    };
+    let last: Vec<String> = td_last
+        .into_iter()
+        .filter(|c| cases.contains(c) && !first.contains(c))
+        .collect();
+    let tool_config = write_tool_config(&resolved, &seconds, &cases, &first, &last, &target)?;
     nextest
         .arg("--tool-config-file")
         .arg(format!("xtask:{}", tool_config.display()));
@@ -179,7 +211,37 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
     }
     nextest.args(&args.nextest_args);
 
+    if let Some(chosen) = &chosen {
+        if args.dry_run {
+            for line in crate::changed::describe(chosen) {
+                println!("{line}");
+            }
+        }
+        if chosen.cases.is_empty() {
+            eprintln!("the change selects no tests; nothing to run");
+            return Ok(ExitCode::SUCCESS);
+        }
+    }
     if args.dry_run {
+        let failed = if chosen.is_some() {
+            &[][..]
+        } else {
+            &failed[..]
+        };
+        for line in crate::order::describe(td.as_ref(), failed, &first) {
+            println!("{line}");
+        }
+        // In the order they start.
+        let rest = cases
+            .iter()
+            .filter(|c| !first.contains(c) && !last.contains(c))
+            .cloned();
+        let cases: Vec<String> = first
+            .iter()
+            .cloned()
+            .chain(rest)
+            .chain(last.iter().cloned())
+            .collect();
         dry_run(
             &resolved,
             document.as_ref().map(|d| &d.plan),
@@ -268,24 +330,42 @@ fn dry_run(resolved: &Resolved, plan: Option<&Plan>, cases: &[String], nextest: 
 }
 
 /// nextest settings that depend on the checkout: serial files run alone
-/// (`threads-required = "num-test-threads"`), and longer cases start first
-/// (priorities from the expected times; same-priority cases go by name).
+/// (`threads-required = "num-test-threads"`), `first` starts first, in its order,
+/// then longer cases start first (priorities from the expected times;
+/// same-priority cases go by name), and `last` starts last.
 fn write_tool_config(
     resolved: &Resolved,
     seconds: &dyn Fn(&str) -> Option<f64>,
     cases: &[String],
+    first: &[String],
+    last: &[String],
     target: &Path,
 ) -> Result<PathBuf> {
+    let first = crate::order::first_priorities(first);
+    let offset = crate::order::rest_offset(&first);
     let policy = &resolved.policy;
     let serial_everything = resolved.config.everything_serial();
     let longest = cases.iter().filter_map(|c| seconds(c)).fold(0.0, f64::max);
     let mut by_priority: std::collections::BTreeMap<i32, Vec<&String>> = Default::default();
     let mut serial = Vec::new();
     for case in cases {
-        if let Some(t) = seconds(case).filter(|_| longest > 0.0) {
+        if let Some(p) = first.get(case) {
+            by_priority.entry(*p).or_default().push(case);
+        } else if last.contains(case) {
+            by_priority
+                .entry(crate::order::LAST_PRIORITY)
+                .or_default()
+                .push(case);
+        } else if let Some(t) = seconds(case).filter(|_| longest > 0.0) {
             // 1..=100, growing with the log of the expected time.
             let p = 1 + (99.0 * (1.0 + t).ln() / (1.0 + longest).ln()).round() as i32;
-            by_priority.entry(p).or_default().push(case);
+            by_priority
+                .entry((p - offset).max(-98))
+                .or_default()
+                .push(case);
+        } else if offset > 0 || !last.is_empty() {
+            // Below the timed cases, above the last (nextest's default is 0).
+            by_priority.entry(-99).or_default().push(case);
         }
         let module = torch_harness::case::PythonCase::parse(case)
             .map(|c| c.module.as_str().to_string())

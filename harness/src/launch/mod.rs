@@ -7,7 +7,7 @@ pub mod process;
 pub mod rendezvous;
 pub mod stepcurrent;
 
-use crate::case::{CppCase, DistributedCase, InitMethod, PythonCase};
+use crate::case::{ClassFilter, CppCase, DistributedCase, InitMethod, PythonCase};
 use crate::discover::distributed::BackendSetup;
 use crate::launch::rendezvous::{MASTER_ADDR, Rendezvous};
 use crate::plan::test_config::TestConfig;
@@ -51,6 +51,10 @@ pub enum LaunchError {
         "{case} is a piece of a split file, which needs pytest mode (--shard-id/--num-shards); install pytest in {python}"
     )]
     PieceNeedsPytest { case: String, python: PathBuf },
+    #[error(
+        "{case} runs every class but some, which needs pytest mode (`-k not (...)`); install pytest in {python}"
+    )]
+    ExceptNeedsPytest { case: String, python: PathBuf },
 }
 
 /// Facts about this run that change the command, gathered once by the caller.
@@ -90,10 +94,33 @@ impl Launch {
         if policy.handler(module) == Some(Handler::Subprocess) {
             args.push("--subprocess".into());
         }
+        // unittest.main runs the classes named on its command line.
+        if ctx.mode == Mode::Unittest {
+            match &case.classes {
+                Some(ClassFilter::Only(classes)) => args.extend(classes.iter().cloned()),
+                Some(ClassFilter::Except(_)) => {
+                    return Err(LaunchError::ExceptNeedsPytest {
+                        case: name,
+                        python: settings.python.clone(),
+                    });
+                }
+                None => {}
+            }
+        }
         if let Mode::Pytest { reruns } = ctx.mode {
             args.extend(["-vv", "-rfEX", "-p", "no:xdist", "--use-pytest"].map(String::from));
-            if let Some(expr) = &ctx.pytest_k {
-                args.extend(["-k".to_string(), expr.clone()]);
+            // pytest keeps only the last `-k`, so the user's expression and the case's
+            // classes (run_test.py's TestRun filter) go in one.
+            let k = match (&ctx.pytest_k, &case.classes) {
+                (Some(user), Some(classes)) => {
+                    Some(format!("({user}) and ({})", classes.pytest_k()))
+                }
+                (Some(user), None) => Some(user.clone()),
+                (None, Some(classes)) => Some(classes.pytest_k()),
+                (None, None) => None,
+            };
+            if let Some(expr) = k {
+                args.extend(["-k".to_string(), expr]);
             }
             // In-file reruns hide distributed failures (pytorch#162978), and some files
             // must never rerun at all.
@@ -379,6 +406,46 @@ mod tests {
             l.env
                 .contains(&("PYTORCH_TEST_WITH_DYNAMO".into(), "1".into()))
         );
+    }
+
+    #[test]
+    fn class_runs_pass_their_classes_to_the_file() {
+        let pytest = Mode::Pytest { reruns: true };
+        let k_of = |l: &Launch| {
+            let at = l.args.iter().position(|a| a == "-k").unwrap();
+            l.args[at + 1].clone()
+        };
+        let only = launch("test_nn::only=TestConv,TestLinear", pytest, false);
+        assert_eq!(k_of(&only), "TestConv or TestLinear");
+        let except = launch("test_nn::except=TestConv", pytest, false);
+        assert_eq!(k_of(&except), "not (TestConv)");
+        // The user's -k narrows within the classes.
+        let (settings, policy) = fixture();
+        let ctx = RunContext {
+            mode: pytest,
+            ci: false,
+            attempt: 1,
+            config: TestConfig::default(),
+            pytest_k: Some("add or sub".into()),
+        };
+        let case = PythonCase::parse("test_nn::only=TestConv").unwrap();
+        let both = Launch::python(&case, &settings, &policy, &ctx).unwrap();
+        assert_eq!(k_of(&both), "(add or sub) and (TestConv)");
+        assert_eq!(both.args.iter().filter(|a| *a == "-k").count(), 1);
+        // unittest.main takes class names as arguments; it cannot leave classes out.
+        let unittest = launch("test_nn::only=TestConv,TestLinear", Mode::Unittest, false);
+        assert_eq!(
+            unittest.args[..4],
+            ["-bb", "test_nn.py", "TestConv", "TestLinear"]
+        );
+        let ctx = RunContext {
+            mode: Mode::Unittest,
+            pytest_k: None,
+            ..ctx
+        };
+        let case = PythonCase::parse("test_nn::except=TestConv").unwrap();
+        let err = Launch::python(&case, &settings, &policy, &ctx).unwrap_err();
+        assert!(err.to_string().contains("needs pytest mode"), "{err}");
     }
 
     #[test]

@@ -9,13 +9,15 @@
 //! shard their name hashes to, so adding or removing such a file moves nothing else.
 //!
 //! The submodules say what the plan covers and what it knows: which files a run
-//! selects ([`select`], [`test_config`]) and how long each takes ([`times`]). The plan
-//! takes them as plain [`PlanFile`]s, built by whoever discovered the cases; the file a
-//! CI run plans once and ships to every shard is a [`document::PlanDocument`].
+//! selects ([`select`], [`test_config`]), how long each takes ([`times`]) and in
+//! which order target determination runs them ([`td`]). The plan takes them as plain
+//! [`PlanFile`]s, built by whoever discovered the cases; the file a CI run plans once
+//! and ships to every shard is a [`document::PlanDocument`].
 
 pub mod document;
 mod robust;
 pub mod select;
+pub mod td;
 pub mod test_config;
 pub mod times;
 

@@ -152,6 +152,7 @@ pub(crate) fn cut(files: &[&PlanFile], cfg: &PlanConfig, cap: f64) -> Vec<Unit> 
             let name = file.case.clone().unwrap_or_else(|| {
                 PythonCase {
                     module: file.module.clone(),
+                    classes: None,
                     piece,
                 }
                 .name()

@@ -59,9 +59,10 @@ impl Matcher {
 
     fn filterset(&self) -> String {
         match self {
-            // The file, a piece of it, or one of its distributed configurations.
+            // The file, its class runs, a piece of either, or one of its distributed
+            // configurations.
             Matcher::Exact(m) => format!(
-                r"test(/^{}(::shard_\d+_of_\d+|::[^:]+::init_[a-z]+)?$/)",
+                r"test(/^{}((::(only|except)=[^:]+)?(::shard_\d+_of_\d+)?|::[^:]+::init_[a-z]+)$/)",
                 escape(&case_name(m))
             ),
             Matcher::Prefix(p) => format!("test(/^{}/)", escape(&case_name(p))),
@@ -415,7 +416,9 @@ mod tests {
         .unwrap()
         .unwrap();
         assert!(
-            f.contains(r"test(/^test_nn(::shard_\d+_of_\d+|::[^:]+::init_[a-z]+)?$/)"),
+            f.contains(
+                r"test(/^test_nn((::(only|except)=[^:]+)?(::shard_\d+_of_\d+)?|::[^:]+::init_[a-z]+)$/)"
+            ),
             "{f}"
         );
         // Core modules this checkout lacks are left out of the expression.

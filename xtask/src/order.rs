@@ -1,0 +1,303 @@
+//! Which selected cases start first, and which `--enable-td` keeps: cases that failed
+//! in the previous run, then run_test.py's target-determination order
+//! (`.additional_ci_files/td_results.json`), then the rest by expected time.
+//!
+//! nextest starts higher priorities first, so the order reaches it as priorities in
+//! the tool config xtask writes (`first_priorities`).
+
+use crate::selection::Resolved;
+use anyhow::{Context, Result};
+use clap::Args;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use torch_harness::plan::td::{Prioritizations, TD_PERCENT, TestRun, write_exclusions};
+use torch_harness::report::record::{RECORD_FILE, Record};
+
+#[derive(Args, Clone, Default)]
+pub struct OrderArgs {
+    /// Run only the top 25% of the selection by target-determination score
+    /// (`.additional_ci_files/td_results.json`), as run_test.py's `--enable-td`.
+    #[arg(long)]
+    pub enable_td: bool,
+    /// Do not start the cases that failed in the previous run first.
+    #[arg(long)]
+    pub no_failed_first: bool,
+    /// Run only the tests for the working tree's change against BASE (default: the
+    /// merge base with origin/main), edited test files first; `--dry-run` says why
+    /// each was chosen.
+    #[arg(long, num_args = 0..=1, value_name = "BASE")]
+    pub changed: Option<Option<String>>,
+}
+
+/// What target determination made of the selection.
+pub struct Td {
+    /// The selected runs, best first, with their scores.
+    pub ranked: Vec<(TestRun, f64)>,
+    /// The runs that run, and the runs left out (`--enable-td`; empty otherwise).
+    pub included: Vec<TestRun>,
+    pub excluded: Vec<TestRun>,
+    pub enabled: bool,
+    /// The `td_exclusions-<hex>.json` written in CI.
+    pub exclusions_file: Option<PathBuf>,
+}
+
+/// Each selected case with the TestRun target determination scores it as: a Python
+/// file or class run, a distributed file (all its configurations), `cpp/<binary>`.
+pub fn case_runs(resolved: &Resolved) -> Vec<(String, TestRun)> {
+    let python = resolved.selected.iter().map(|d| {
+        let run = TestRun {
+            file: d.case.module.as_str().to_string(),
+            classes: d.case.classes.clone(),
+        };
+        (d.case.name(), run)
+    });
+    let distributed = resolved
+        .distributed
+        .iter()
+        .map(|d| (d.case.name(), TestRun::whole(d.case.module.as_str())));
+    let cpp = resolved.cpp.iter().map(|d| {
+        let file = format!("cpp/{}", d.case.binary);
+        (d.case.name(), TestRun::whole(&file))
+    });
+    python.chain(distributed).chain(cpp).collect()
+}
+
+/// Reads the checkout's TD results and applies them to the selection: with
+/// `enable`, only the top runs stay selected (and the filterset says so). In CI
+/// (`CI` set) the exclusions file is written, as run_test.py does.
+pub fn apply_td(resolved: &mut Resolved, enable: bool) -> Result<Option<Td>> {
+    let Some(mut td) = Prioritizations::load(&resolved.settings.root)? else {
+        if enable {
+            eprintln!(
+                "--enable-td: {} has no {}; running every selected case",
+                resolved.settings.root.display(),
+                torch_harness::plan::td::RESULTS_FILE
+            );
+        }
+        return Ok(None);
+    };
+    // run_test.py turns TD off when the results rank nothing.
+    let enabled = enable && !td.is_empty();
+    let runs = case_runs(resolved);
+    let files: Vec<String> = runs
+        .iter()
+        .map(|(_, r)| r.file.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    td.amend(&files);
+    let percent = if enabled { TD_PERCENT } else { 100 };
+    let (included, excluded) = td.top_percent(percent);
+    if enabled {
+        let keep: BTreeSet<String> = runs
+            .iter()
+            .filter(|(_, run)| covered(run, &included))
+            .map(|(name, _)| name.clone())
+            .collect();
+        resolved.selected.retain(|d| keep.contains(&d.case.name()));
+        resolved
+            .distributed
+            .retain(|d| keep.contains(&d.case.name()));
+        resolved.cpp.retain(|d| keep.contains(&d.case.name()));
+        let names: Vec<&String> = keep.iter().collect();
+        let exact = exact_filterset(&names);
+        resolved.filterset = Some(match resolved.filterset.take() {
+            Some(selection) => format!("({selection}) & ({exact})"),
+            None => exact,
+        });
+    }
+    let exclusions_file = if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {
+        let path = write_exclusions(&resolved.settings.root, &included, &excluded)
+            .context("cannot write the TD exclusions file")?;
+        Some(path)
+    } else {
+        None
+    };
+    Ok(Some(Td {
+        ranked: td.ordered(),
+        included,
+        excluded: if enabled { excluded } else { Vec::new() },
+        enabled,
+        exclusions_file,
+    }))
+}
+
+/// Whether `run` is one of `runs`, or (a whole distributed or C++ file) shares a file
+/// with one of them.
+fn covered(run: &TestRun, runs: &[TestRun]) -> bool {
+    runs.iter()
+        .any(|r| r == run || (run.classes.is_none() && r.file == run.file))
+}
+
+/// `test(=a) | test(=b) | ...`; a filterset that matches nothing when empty.
+pub fn exact_filterset(names: &[&String]) -> String {
+    if names.is_empty() {
+        return "none()".into();
+    }
+    names
+        .iter()
+        .map(|n| format!("test(={n})"))
+        .collect::<Vec<_>>()
+        .join(" | ")
+}
+
+/// The selected cases that target determination moves: those with a positive score
+/// (to start first) and those with a negative one (to start last), each best first.
+/// A case's rank is its run's (a case whose run is not ranked by itself takes its
+/// file's best rank). Cases scoring 0 keep the time order in between.
+pub fn td_order(resolved: &Resolved, td: &Td) -> (Vec<String>, Vec<String>) {
+    let rank: BTreeMap<&TestRun, (usize, f64)> = td
+        .ranked
+        .iter()
+        .enumerate()
+        .map(|(i, (run, score))| (run, (i, *score)))
+        .collect();
+    let mut cases: Vec<((usize, f64), String)> = case_runs(resolved)
+        .into_iter()
+        .filter_map(|(name, run)| {
+            let exact = rank.get(&run).copied();
+            let by_file = || {
+                rank.iter()
+                    .filter(|(r, _)| r.file == run.file && run.classes.is_none())
+                    .map(|(_, at)| *at)
+                    .min_by_key(|(i, _)| *i)
+            };
+            Some((exact.or_else(by_file)?, name))
+        })
+        .collect();
+    cases.sort_by_key(|((i, _), name)| (*i, name.clone()));
+    let pick = |keep: fn(f64) -> bool| {
+        cases
+            .iter()
+            .filter(|((_, score), _)| keep(*score))
+            .map(|(_, name)| name.clone())
+            .collect()
+    };
+    (pick(|s| s > 0.0), pick(|s| s < 0.0))
+}
+
+/// The cases whose last attempt failed in the previous run: the records under
+/// `TORCH_HARNESS_OUT` when it is set, else under the newest run folder of `target`.
+pub fn previous_failures(target: &Path) -> Vec<String> {
+    let dir = match std::env::var_os(torch_harness::settings::var::OUT).filter(|v| !v.is_empty()) {
+        Some(out) => PathBuf::from(out),
+        None => match crate::report::run_dir(target, None) {
+            Ok(dir) => dir,
+            Err(_) => return Vec::new(),
+        },
+    };
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Vec::new();
+    };
+    let mut failed = BTreeSet::new();
+    for case_dir in entries.filter_map(Result::ok).map(|e| e.path()) {
+        let last = (1..)
+            .map(|n| case_dir.join(format!("attempt-{n}")).join(RECORD_FILE))
+            .take_while(|p| p.is_file())
+            .last();
+        if let Some(record) = last.and_then(|p| Record::read(&p).ok())
+            && !record.verdict.is_pass()
+        {
+            failed.insert(record.case);
+        }
+    }
+    failed.into_iter().collect()
+}
+
+/// Priorities for the cases that start first, in order: 100 down to 1, spread over
+/// the list (neighbours share a priority when there are more than 100). The others
+/// go below them, as `rest_offset` says.
+pub fn first_priorities(first: &[String]) -> BTreeMap<String, i32> {
+    let n = first.len().max(1);
+    first
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let p = 100 - (i * 100 / n) as i32;
+            (name.clone(), p)
+        })
+        .collect()
+}
+
+/// How far below 1..=100 the time-ordered priorities move when some cases start first.
+pub fn rest_offset(first: &BTreeMap<String, i32>) -> i32 {
+    if first.is_empty() { 0 } else { 101 }
+}
+
+/// The priority of the cases that start last (a negative TD score): nextest's lowest.
+pub const LAST_PRIORITY: i32 = -100;
+
+/// The cases that start first: the previous run's failures, then target
+/// determination's scored cases; each once, and only selected ones.
+pub fn first_cases(selected: &[String], failed: &[String], td: &[String]) -> Vec<String> {
+    let selected: BTreeSet<&String> = selected.iter().collect();
+    let mut seen = BTreeSet::new();
+    failed
+        .iter()
+        .chain(td)
+        .filter(|c| selected.contains(c) && seen.insert((*c).clone()))
+        .cloned()
+        .collect()
+}
+
+/// The dry run's account of the order.
+pub fn describe(td: Option<&Td>, failed_first: &[String], first: &[String]) -> Vec<String> {
+    let mut lines = Vec::new();
+    for case in failed_first.iter().filter(|c| first.contains(c)) {
+        lines.push(format!("first (failed in the previous run): {case}"));
+    }
+    if let Some(td) = td {
+        lines.push(format!(
+            "target determination: {} runs ranked{}",
+            td.ranked.len(),
+            if td.enabled {
+                format!(
+                    ", --enable-td keeps the top {TD_PERCENT}%: {} run, {} excluded",
+                    td.included.len(),
+                    td.excluded.len()
+                )
+            } else {
+                String::new()
+            }
+        ));
+        for (i, (run, score)) in td.ranked.iter().enumerate() {
+            lines.push(format!("td {:>3}. {run} ({score:?})", i + 1));
+        }
+        for run in &td.excluded {
+            lines.push(format!("td excluded: {run}"));
+        }
+        if let Some(path) = &td.exclusions_file {
+            lines.push(format!("td exclusions file: {}", path.display()));
+        }
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn first_cases_are_failures_then_td_each_once_and_selected() {
+        let selected = names(&["a", "b", "c", "d"]);
+        let first = first_cases(&selected, &names(&["c", "gone"]), &names(&["b", "c", "a"]));
+        assert_eq!(first, names(&["c", "b", "a"]));
+    }
+
+    #[test]
+    fn first_priorities_descend_and_stay_in_range() {
+        let p = first_priorities(&names(&["x", "y", "z"]));
+        assert_eq!((p["x"], p["y"], p["z"]), (100, 67, 34));
+        let many: Vec<String> = (0..250).map(|i| format!("c{i:03}")).collect();
+        let p = first_priorities(&many);
+        let in_order: Vec<i32> = many.iter().map(|c| p[c]).collect();
+        assert!(in_order.windows(2).all(|w| w[0] >= w[1]));
+        assert_eq!((in_order[0], in_order[249]), (100, 1));
+        assert_eq!(rest_offset(&p), 101);
+        assert_eq!(rest_offset(&BTreeMap::new()), 0);
+    }
+}
