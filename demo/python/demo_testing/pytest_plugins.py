@@ -8,9 +8,15 @@ here (a conftest star-imports this module).
   started; --sc resumes at it, --scs resumes after it, --rs runs only it.
 - --junit-xml-reruns PATH: JUnit XML with a <rerun> element per failed attempt that
   pytest-rerunfailures retried, classname and file as PyTorch's reports have them.
+
+With DEMO_TIMELINE=PATH set, every pytest session appends one JSON line to PATH when it
+ends: its case token (TORCH_HARNESS_CASE_TOKEN), pid, when the process started and when
+the session ended (wall clock), and its `-m` expression. Tests of the harness read it to see which cases ran at the same time,
+from the test processes themselves rather than from the harness's own account.
 """
 
 import hashlib
+import json
 import os
 import sys
 import time
@@ -19,7 +25,12 @@ from pathlib import Path
 
 import pytest
 
-__all__ = ["pytest_addoption", "pytest_configure", "pytest_pycollect_makemodule"]
+__all__ = [
+    "pytest_addoption",
+    "pytest_configure",
+    "pytest_pycollect_makemodule",
+    "pytest_unconfigure",
+]
 
 
 def pytest_addoption(parser):
@@ -52,13 +63,42 @@ def pytest_pycollect_makemodule(module_path, parent):
     return None
 
 
+def _process_started():
+    """This process's start in wall-clock seconds (Linux /proc), else now."""
+    try:
+        with open("/proc/self/stat") as f:
+            ticks = int(f.read().rsplit(")", 1)[1].split()[19])
+        with open("/proc/stat") as f:
+            boot = next(int(l.split()[1]) for l in f if l.startswith("btime "))
+        return boot + ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration):
+        return time.time()
+
+
 def pytest_configure(config):
+    config._demo_started = _process_started()
     config.pluginmanager.register(_Shard(config), "demo_shard")
     if any(config.getoption(o) for o in ("sc", "scs", "rs")):
         config.pluginmanager.register(_StepCurrent(config), "demo_stepcurrent")
     path = config.getoption("junit_xml_reruns")
     if path:
         config.pluginmanager.register(_JUnitReruns(path), "demo_junit_reruns")
+
+
+def pytest_unconfigure(config):
+    path = os.environ.get("DEMO_TIMELINE")
+    if not path:
+        return
+    line = json.dumps({
+        "token": os.environ.get("TORCH_HARNESS_CASE_TOKEN", ""),
+        "pid": os.getpid(),
+        "start": getattr(config, "_demo_started", time.time()),
+        "end": time.time(),
+        "markexpr": config.getoption("markexpr", "") or "",
+    })
+    # One short append per session: lines from concurrent processes do not interleave.
+    with open(path, "a") as f:
+        f.write(line + "\n")
 
 
 class _Shard:

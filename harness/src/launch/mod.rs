@@ -199,6 +199,8 @@ impl Launch {
         attempt: u32,
     ) {
         self.case = case.name();
+        // The token names the configuration, so its processes are told from a sibling's.
+        self.token = format!("{}#{:016x}", self.case, random_u64());
         self.dir = attempt_dir(&settings.out_dir, &self.case, attempt);
         let reports = self.dir.join("test-reports").join(case.report_source());
         for arg in &mut self.args {

@@ -1,0 +1,196 @@
+//! run_test.py's run-alone rules under plain `cargo nextest run -j 4` and `cargo test`,
+//! without xtask's generated config: serial-listed, parallel-blocklisted, distributed
+//! and custom-handler files, the checkout overlay's own additions, and `@serialTest`
+//! tests never share the machine with another case.
+//!
+//! The oracle is the demo's test processes themselves: with `DEMO_TIMELINE` set, every
+//! pytest session appends when its process started and ended (demo_testing's plugins),
+//! and which files must run alone is written out here from the manifests, not asked of
+//! the harness.
+
+mod common;
+
+use common::{check, clean};
+use std::path::Path;
+use std::process::Command;
+
+/// One test process, as the timeline recorded it.
+#[derive(Debug, Clone, serde::Deserialize)]
+struct Span {
+    token: String,
+    pid: u32,
+    start: f64,
+    end: f64,
+    markexpr: String,
+}
+
+impl Span {
+    /// The case it ran for: the token is `<case>#<16 hex>`.
+    fn case(&self) -> &str {
+        self.token.split('#').next().unwrap_or_default()
+    }
+
+    fn overlaps(&self, other: &Span) -> bool {
+        self.start < other.end && other.start < self.end
+    }
+}
+
+/// The demo cases that must run alone, by the suite's lists and the demo's overlay.
+fn must_run_alone(span: &Span) -> bool {
+    const SERIAL: &[&str] = &[
+        // CI_SERIAL_LIST
+        "test_nn",
+        "test_torch",
+        "test_sort_and_select",
+        "nn::test_pooling",
+        "nn::test_convolution",
+        // the demo overlay's CI_SERIAL_LIST addition
+        "test_memory_format",
+        // RUN_PARALLEL_BLOCKLIST
+        "test_multiprocessing",
+    ];
+    let case = span.case();
+    // Every distributed file, custom handler or not, runs alone.
+    SERIAL.contains(&case) || case.starts_with("distributed::") || span.markexpr == "serial"
+}
+
+struct Figures {
+    alone: usize,
+    /// (run-alone span, the other case's span) that ran at the same time.
+    overlapped: Vec<(Span, Span)>,
+    /// Pairs of processes of two different shared cases that ran side by side.
+    shared_side_by_side: usize,
+}
+
+fn figures(spans: &[Span]) -> Figures {
+    let mut overlapped = Vec::new();
+    let mut shared_side_by_side = 0;
+    for (i, a) in spans.iter().enumerate() {
+        for b in &spans[i + 1..] {
+            if a.case() == b.case() || !a.overlaps(b) {
+                continue;
+            }
+            match (must_run_alone(a), must_run_alone(b)) {
+                (false, false) => shared_side_by_side += 1,
+                (true, _) => overlapped.push((a.clone(), b.clone())),
+                (false, true) => overlapped.push((b.clone(), a.clone())),
+            }
+        }
+    }
+    Figures {
+        alone: spans.iter().filter(|s| must_run_alone(s)).count(),
+        overlapped,
+        shared_side_by_side,
+    }
+}
+
+fn read_timeline(path: &Path) -> Vec<Span> {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("no timeline at {}: {e}", path.display()));
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+        .collect()
+}
+
+/// Runs `cmd` on the demo with a timeline, prints the overlap figures and checks them.
+fn assert_run_alone(what: &str, mut cmd: Command) {
+    let out = tempfile::tempdir().unwrap();
+    let timeline = out.path().join("timeline.jsonl");
+    cmd.env("TORCH_HARNESS_OUT", out.path().join("runs"))
+        .env("DEMO_TIMELINE", &timeline)
+        .env_remove("CI");
+    let output = cmd.output().unwrap();
+    check(&output);
+    let spans = read_timeline(&timeline);
+    let f = figures(&spans);
+    let mut alone_cases: Vec<&str> = f.overlapped.iter().map(|(a, _)| a.case()).collect();
+    alone_cases.sort();
+    alone_cases.dedup();
+    println!(
+        "{what}: {} test processes, {} of them must run alone; {} run-alone cases overlapped \
+         another case ({} pairs of processes); {} pairs of shared cases ran side by side",
+        spans.len(),
+        f.alone,
+        alone_cases.len(),
+        f.overlapped.len(),
+        f.shared_side_by_side
+    );
+    for (a, b) in &f.overlapped {
+        println!(
+            "  {} (pid {}, -m {:?}) overlapped {} (pid {}) for {:.2} s",
+            a.case(),
+            a.pid,
+            a.markexpr,
+            b.case(),
+            b.pid,
+            a.end.min(b.end) - a.start.max(b.start)
+        );
+    }
+
+    let cases = |pred: &dyn Fn(&Span) -> bool| {
+        let mut c: Vec<&str> = spans.iter().filter(|s| pred(s)).map(Span::case).collect();
+        c.sort();
+        c.dedup();
+        c
+    };
+    // Every kind of rule is exercised: a serial-listed file, an overlay one, a
+    // blocklisted one, both kinds of distributed file and a @serialTest test.
+    let alone = cases(&|s| must_run_alone(s));
+    for expected in [
+        "test_nn",
+        "test_memory_format",
+        "test_multiprocessing",
+        "distributed::test_c10d_common",
+        "distributed::test_distributed_spawn::gloo::init_env",
+        "test_large_tensors",
+    ] {
+        assert!(alone.contains(&expected), "{expected} not in {alone:?}");
+    }
+    // Only the file that uses the marker pays for a second interpreter.
+    assert_eq!(
+        cases(&|s| s.markexpr == "serial"),
+        ["test_large_tensors"],
+        "{spans:#?}"
+    );
+    assert_eq!(cases(&|s| s.markexpr == "not serial"), ["test_large_tensors"]);
+    assert!(
+        f.overlapped.is_empty(),
+        "{what}: run-alone processes overlapped others: {:#?}",
+        f.overlapped
+    );
+    // The rest still share the machine: a lock that ran everything alone would pass
+    // the check above too.
+    assert!(
+        f.shared_side_by_side > 0,
+        "{what}: no two shared cases ran at the same time: {spans:#?}"
+    );
+}
+
+#[test]
+fn plain_nextest_keeps_run_alone_cases_alone() {
+    let mut cmd = clean(Command::new(env!("CARGO")));
+    cmd.args([
+        "nextest",
+        "run",
+        "--package",
+        "torch-suite",
+        "-j",
+        "4",
+        "--no-fail-fast",
+    ]);
+    assert_run_alone("cargo nextest run -j 4", cmd);
+}
+
+#[test]
+fn cargo_test_keeps_run_alone_cases_alone() {
+    let mut cmd = clean(Command::new(env!("CARGO")));
+    cmd.args([
+        "test",
+        "--package",
+        "torch-suite",
+        "--",
+        "--test-threads",
+        "4",
+    ]);
+    assert_run_alone("cargo test -- --test-threads 4", cmd);
+}
