@@ -4,6 +4,7 @@
 mod bench;
 mod bench_plan;
 mod e2e;
+mod e2e_serial;
 mod expected;
 mod fuzz;
 mod plan;

@@ -22,6 +22,7 @@ struct Span {
     start: f64,
     end: f64,
     markexpr: String,
+    tests: Vec<String>,
 }
 
 impl Span {
@@ -152,7 +153,29 @@ fn assert_run_alone(what: &str, mut cmd: Command) {
         ["test_large_tensors"],
         "{spans:#?}"
     );
-    assert_eq!(cases(&|s| s.markexpr == "not serial"), ["test_large_tensors"]);
+    assert_eq!(
+        cases(&|s| s.markexpr == "not serial"),
+        ["test_large_tensors"]
+    );
+    // The marked test ran in the part alone, the others in the shared part.
+    let tests = |expr: &str| -> Vec<String> {
+        spans
+            .iter()
+            .filter(|s| s.markexpr == expr)
+            .flat_map(|s| {
+                s.tests
+                    .iter()
+                    .map(|t| t.rsplit("::").next().unwrap_or(t).to_string())
+            })
+            .collect()
+    };
+    assert_eq!(tests("serial"), ["test_fill_a_large_buffer"]);
+    let mut rest = tests("not serial");
+    rest.sort();
+    assert_eq!(
+        rest,
+        ["test_small_buffer_round_trip", "test_views_share_memory"]
+    );
     assert!(
         f.overlapped.is_empty(),
         "{what}: run-alone processes overlapped others: {:#?}",

@@ -5,6 +5,8 @@
 pub mod devices;
 pub mod process;
 pub mod rendezvous;
+pub mod run_lock;
+pub mod serial_tests;
 pub mod stepcurrent;
 
 use crate::case::{CppCase, DistributedCase, InitMethod, PythonCase};
@@ -230,6 +232,22 @@ impl Launch {
             args.append(&mut self.args);
             self.args = args;
         }
+    }
+
+    /// The same launch selecting tests by a pytest marker expression (`-m serial`), as
+    /// run_test.py's extra arguments go first, under a stepcurrent key of its own so it
+    /// does not resume where another part of the file stopped.
+    pub fn with_markexpr(&self, expr: &str) -> Launch {
+        let mut launch = self.clone();
+        let at = 2.min(launch.args.len());
+        launch
+            .args
+            .splice(at..at, ["-m".to_string(), expr.to_string()]);
+        if let Some(key) = &mut launch.stepcurrent {
+            let stem = key.rsplit_once('_').map_or(key.as_str(), |(stem, _)| stem);
+            *key = format!("{stem}_{:016x}", random_u64());
+        }
+        launch
     }
 
     pub fn log_path(&self) -> PathBuf {
