@@ -104,15 +104,25 @@ fn assert_run_alone(what: &str, mut cmd: Command) {
     check(&output);
     let spans = read_timeline(&timeline);
     let f = figures(&spans);
-    let mut alone_cases: Vec<&str> = f.overlapped.iter().map(|(a, _)| a.case()).collect();
-    alone_cases.sort();
-    alone_cases.dedup();
+    let distinct = |mut c: Vec<&str>| {
+        c.sort();
+        c.dedup();
+        c.len()
+    };
+    let alone_cases = distinct(
+        spans
+            .iter()
+            .filter(|s| must_run_alone(s))
+            .map(Span::case)
+            .collect(),
+    );
     println!(
-        "{what}: {} test processes, {} of them must run alone; {} run-alone cases overlapped \
-         another case ({} pairs of processes); {} pairs of shared cases ran side by side",
+        "{what}: {} test processes, {} of them must run alone; {} of {alone_cases} run-alone \
+         cases overlapped another case ({} pairs of processes); {} pairs of shared cases ran \
+         side by side",
         spans.len(),
         f.alone,
-        alone_cases.len(),
+        distinct(f.overlapped.iter().map(|(a, _)| a.case()).collect()),
         f.overlapped.len(),
         f.shared_side_by_side
     );
@@ -216,4 +226,60 @@ fn cargo_test_keeps_run_alone_cases_alone() {
         "4",
     ]);
     assert_run_alone("cargo test -- --test-threads 4", cmd);
+}
+
+/// The overrides of the tool config `cargo xtask test --dry-run` wrote: (filter, table).
+fn dry_run_overrides() -> Vec<(String, toml::Table)> {
+    let mut cmd = clean(Command::new(env!("CARGO_BIN_EXE_xtask")));
+    cmd.args(["test", "--dry-run"]);
+    let output = cmd.output().unwrap();
+    check(&output);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let path = stdout
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("xtask:"))
+        .unwrap_or_else(|| panic!("no --tool-config-file xtask:… in:\n{stdout}"));
+    let config: toml::Table = std::fs::read_to_string(path).unwrap().parse().unwrap();
+    config["profile"]["default"]["overrides"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            let o = o.as_table().unwrap().clone();
+            (o["filter"].as_str().unwrap().to_string(), o)
+        })
+        .collect()
+}
+
+#[test]
+fn xtasks_tool_config_gives_run_alone_cases_every_slot_and_starts_the_longest_first() {
+    let overrides = dry_run_overrides();
+    let (serial, _) = overrides
+        .iter()
+        .find(|(_, o)| {
+            o.get("threads-required").and_then(|v| v.as_str()) == Some("num-test-threads")
+        })
+        .expect("a threads-required override");
+    for case in [
+        "test_nn",
+        "test_memory_format",
+        "test_multiprocessing",
+        "distributed::test_c10d_common",
+        "distributed::test_distributed_spawn::gloo::init_env",
+    ] {
+        assert!(
+            serial.contains(&format!("test(={case})")),
+            "{case}: {serial}"
+        );
+    }
+    // A @serialTest file shares the machine except while its marked tests run, which
+    // the harness's lock sees to; nextest keeps its slots for the rest.
+    assert!(!serial.contains("test(=test_large_tensors)"), "{serial}");
+    // test_linalg is the only demo file with an expected time (3 s, the overlay's).
+    let (first, _) = overrides
+        .iter()
+        .filter_map(|(f, o)| Some((f, o.get("priority")?.as_integer()?)))
+        .max_by_key(|(_, p)| *p)
+        .expect("priorities");
+    assert_eq!(first, "test(=test_linalg)");
 }

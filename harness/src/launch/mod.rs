@@ -374,6 +374,31 @@ mod tests {
     }
 
     #[test]
+    fn a_marker_expression_goes_first_under_a_key_of_its_own() {
+        let l = launch(
+            "test_ops::shard_2_of_3",
+            Mode::Pytest { reruns: true },
+            false,
+        );
+        let serial = l.with_markexpr("serial");
+        assert_eq!(
+            serial.args[..6],
+            [
+                "-bb",
+                "test_ops.py",
+                "-m",
+                "serial",
+                "--shard-id=2",
+                "--num-shards=3"
+            ]
+        );
+        assert_eq!(serial.args.len(), l.args.len() + 2);
+        let (a, b) = (l.stepcurrent.unwrap(), serial.stepcurrent.unwrap());
+        assert!(b.starts_with("test_ops_2_") && b.len() == a.len(), "{b}");
+        assert_ne!(a, b);
+    }
+
+    #[test]
     fn the_test_config_and_k_expression_reach_the_command() {
         let (settings, policy) = fixture();
         let ctx = RunContext {
