@@ -37,13 +37,21 @@ fn checkout() -> Checkout {
         ("pytest.ini", &read("pytest.ini")),
         ("test/conftest.py", &read("test/conftest.py")),
         ("test/test_marked.py", MARKED),
+        (
+            "test/test_plain.py",
+            "from demo_testing import TestCase, run_tests\n\n\nclass TestPlain(TestCase):\n    def test_one(self):\n        self.assertTrue(True)\n\n\nif __name__ == \"__main__\":\n    run_tests()\n",
+        ),
         ("torch-harness.toml", &overlay),
     ])
 }
 
 fn run(root: &Path, out: &Path, vars: &[(&str, &str)]) -> Output {
+    run_case("test_marked", root, out, vars)
+}
+
+fn run_case(case: &str, root: &Path, out: &Path, vars: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_torch-harness"))
-        .args(["python", "test_marked", "--exact", "--nocapture"])
+        .args(["python", case, "--exact", "--nocapture"])
         .env("PYTORCH_ROOT", root)
         .env("PYTHON", demo_python())
         .env("TORCH_HARNESS_OUT", out)
@@ -53,6 +61,8 @@ fn run(root: &Path, out: &Path, vars: &[(&str, &str)]) -> Output {
         .env_remove("PYTORCH_TEST_DO_NOT_USE_PYTEST")
         .env_remove("NEXTEST_ATTEMPT")
         .env_remove("CONTINUE_THROUGH_ERROR")
+        .env_remove("PYTORCH_TEST_RUN_EVERYTHING_IN_SERIAL")
+        .env_remove("TEST_CONFIG")
         .envs(vars.iter().copied())
         .output()
         .unwrap()
@@ -154,4 +164,27 @@ fn in_unittest_mode_a_marked_file_runs_whole_and_alone() {
     assert!(!stderr.contains("-m "), "{stderr}");
     assert!(stderr.contains("(alone)"), "{stderr}");
     assert_eq!(record(out.path())["runs"], 1);
+}
+
+#[test]
+fn a_plain_file_runs_once_beside_others_unless_everything_runs_alone() {
+    let checkout = checkout();
+    let out = tempfile::tempdir().unwrap();
+    let output = run_case("test_plain", checkout.root(), out.path(), &[]);
+    let stderr = common::stderr(&output);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("(beside other cases)") && !stderr.contains("-m "),
+        "{stderr}"
+    );
+    for var in [
+        ("PYTORCH_TEST_RUN_EVERYTHING_IN_SERIAL", "1"),
+        ("TEST_CONFIG", "distributed"),
+    ] {
+        let out = tempfile::tempdir().unwrap();
+        let output = run_case("test_plain", checkout.root(), out.path(), &[var]);
+        let stderr = common::stderr(&output);
+        assert!(output.status.success(), "{var:?}: {stderr}");
+        assert!(stderr.contains("(alone)"), "{var:?}: {stderr}");
+    }
 }
