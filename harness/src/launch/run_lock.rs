@@ -160,25 +160,24 @@ mod tests {
     fn an_alone_case_waits_for_shared_ones_and_is_told_it_waits() {
         let (_dir, lock) = lock();
         let shared = lock.hold(Share::Shared, || {}).unwrap();
-        let (tx, rx) = mpsc::channel();
+        let (waiting_tx, waiting) = mpsc::channel();
+        let (held_tx, held) = mpsc::channel();
         let waiter = {
             let lock = lock.clone();
             thread::spawn(move || {
-                let told = std::sync::atomic::AtomicBool::new(false);
                 let hold = lock
-                    .hold(Share::Alone, || {
-                        told.store(true, std::sync::atomic::Ordering::SeqCst)
-                    })
+                    .hold(Share::Alone, || waiting_tx.send(()).unwrap())
                     .unwrap();
-                tx.send(()).unwrap();
-                (told.into_inner(), hold.waited)
+                held_tx.send(()).unwrap();
+                hold.waited
             })
         };
-        assert!(rx.recv_timeout(Duration::from_millis(200)).is_err());
+        // Told before it blocks, and still blocked while the shared hold lasts.
+        waiting.recv_timeout(Duration::from_secs(10)).unwrap();
+        assert!(held.recv_timeout(Duration::from_millis(200)).is_err());
         drop(shared);
-        rx.recv_timeout(Duration::from_secs(5)).unwrap();
-        let (told, waited) = waiter.join().unwrap();
-        assert!(told);
+        held.recv_timeout(Duration::from_secs(10)).unwrap();
+        let waited = waiter.join().unwrap();
         assert!(waited >= Duration::from_millis(200), "{waited:?}");
     }
 
@@ -186,21 +185,23 @@ mod tests {
     fn a_waiting_alone_case_is_not_overtaken_by_new_shared_ones() {
         let (_dir, lock) = lock();
         let first = lock.hold(Share::Shared, || {}).unwrap();
-        let (tx, rx) = mpsc::channel();
+        let (waiting_tx, waiting) = mpsc::channel();
+        let (held_tx, held) = mpsc::channel();
         let writer = {
             let lock = lock.clone();
             thread::spawn(move || {
-                let hold = lock.hold(Share::Alone, || {}).unwrap();
-                tx.send(()).unwrap();
-                thread::sleep(Duration::from_millis(300));
+                let hold = lock
+                    .hold(Share::Alone, || waiting_tx.send(()).unwrap())
+                    .unwrap();
+                held_tx.send(()).unwrap();
                 drop(hold);
             })
         };
-        thread::sleep(Duration::from_millis(100));
-        // The writer waits for `first`; a new reader must queue behind it.
+        // Once the writer says it waits for `first`, a new reader queues behind it.
+        waiting.recv_timeout(Duration::from_secs(10)).unwrap();
         assert!(blocked(&lock, Share::Shared));
         drop(first);
-        rx.recv_timeout(Duration::from_secs(5)).unwrap();
+        held.recv_timeout(Duration::from_secs(10)).unwrap();
         writer.join().unwrap();
     }
 }
