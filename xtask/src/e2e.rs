@@ -48,8 +48,15 @@ pub fn run() -> Result<()> {
         }
     };
 
-    // 1. The whole checkout, as a CI shard runs it (a plan splits test_big into pieces).
-    let main = lane.run("main", &["--shard", "1/1"], &[])?;
+    // 1. The whole checkout, as a CI shard runs it (a plan splits test_big into pieces),
+    // its test processes writing when they ran (demo_testing's timeline).
+    let timeline = lane.out.join("main-timeline.jsonl");
+    let timeline_var = timeline.display().to_string();
+    let main = lane.run(
+        "main",
+        &["--shard", "1/1"],
+        &[("DEMO_TIMELINE", timeline_var.as_str())],
+    )?;
     let records = crate::report::records(&main.dir)?;
     check(
         main.passed,
@@ -124,6 +131,7 @@ pub fn run() -> Result<()> {
         }),
         "the distributed handler's reports are under dist-gloo-init-env/".into(),
     );
+    crate::e2e_serial::check(&timeline, &mut check)?;
     let subprocess = find(&records, "test_in_subprocess")?;
     check(
         subprocess.reports.len() == 2,

@@ -23,6 +23,7 @@ fn record(run: &Path, case: &str, start: f64, end: f64, slot: u32, verdict: Verd
         verdict,
         wall_seconds: end - start,
         runs: 1,
+        waited_seconds: 0.0,
         command: String::new(),
         cwd: run.to_path_buf(),
         devices: Vec::new(),

@@ -17,6 +17,7 @@ fn record(dir: &Path, case: &str, key: &str, seconds: f64) {
         verdict: Verdict::Passed,
         wall_seconds: seconds,
         runs: 1,
+        waited_seconds: 0.0,
         command: String::new(),
         cwd: dir.to_path_buf(),
         devices: Vec::new(),

@@ -29,6 +29,22 @@ def _listed(folder, key):
     return os.path.exists(os.path.join(test_dir, folder, key))
 
 
+def serialTest(condition=True):
+    """Marks a test to run alone on the machine (pytest marker `serial`), as
+    common_utils.serialTest does; without pytest the test is left as it is."""
+    if type(condition) is not bool:
+        raise AssertionError(f"expected condition to be bool, got {type(condition)}")
+
+    def decorator(fn):
+        try:
+            import pytest
+        except ImportError:
+            return fn
+        return pytest.mark.serial(fn) if condition else fn
+
+    return decorator
+
+
 class TestCase(unittest.TestCase):
     """Under PYTORCH_TEST_WITH_DYNAMO/INDUCTOR, applies test/<family>_expected_failures
     and <family>_skips as common_utils does: a listed expected failure that raises is

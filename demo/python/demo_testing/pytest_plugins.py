@@ -8,9 +8,15 @@ here (a conftest star-imports this module).
   started; --sc resumes at it, --scs resumes after it, --rs runs only it.
 - --junit-xml-reruns PATH: JUnit XML with a <rerun> element per failed attempt that
   pytest-rerunfailures retried, classname and file as PyTorch's reports have them.
+
+With DEMO_TIMELINE=PATH set, every pytest session appends one JSON line to PATH when it
+ends: its case token (TORCH_HARNESS_CASE_TOKEN), pid, when the process started and when
+the session ended (wall clock), its `-m` expression and the tests it started. Tests of the harness read it to see which cases ran at the same time,
+from the test processes themselves rather than from the harness's own account.
 """
 
 import hashlib
+import json
 import os
 import sys
 import time
@@ -19,7 +25,12 @@ from pathlib import Path
 
 import pytest
 
-__all__ = ["pytest_addoption", "pytest_configure", "pytest_pycollect_makemodule"]
+__all__ = [
+    "pytest_addoption",
+    "pytest_configure",
+    "pytest_pycollect_makemodule",
+    "pytest_unconfigure",
+]
 
 
 def pytest_addoption(parser):
@@ -52,13 +63,60 @@ def pytest_pycollect_makemodule(module_path, parent):
     return None
 
 
+def _process_started():
+    """This process's start in wall-clock seconds: its age from /proc (Linux) taken off
+    the time now, so starts and ends are on one clock; else now."""
+    try:
+        with open("/proc/self/stat") as f:
+            ticks = int(f.read().rsplit(")", 1)[1].split()[19])
+        with open("/proc/uptime") as f:
+            uptime = float(f.read().split()[0])
+        return time.time() - (uptime - ticks / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError):
+        return time.time()
+
+
 def pytest_configure(config):
+    if os.environ.get("DEMO_TIMELINE"):
+        config._demo_timeline = _Timeline(os.environ["DEMO_TIMELINE"])
+        config.pluginmanager.register(config._demo_timeline, "demo_timeline")
     config.pluginmanager.register(_Shard(config), "demo_shard")
     if any(config.getoption(o) for o in ("sc", "scs", "rs")):
         config.pluginmanager.register(_StepCurrent(config), "demo_stepcurrent")
     path = config.getoption("junit_xml_reruns")
     if path:
         config.pluginmanager.register(_JUnitReruns(path), "demo_junit_reruns")
+
+
+def pytest_unconfigure(config):
+    timeline = getattr(config, "_demo_timeline", None)
+    if timeline is not None:
+        timeline.write(config)
+
+
+class _Timeline:
+    """DEMO_TIMELINE: when this process ran, and which tests it started."""
+
+    def __init__(self, path):
+        self.path = path
+        self.started = _process_started()
+        self.tests = []
+
+    def pytest_runtest_logstart(self, nodeid, location):
+        self.tests.append(nodeid)
+
+    def write(self, config):
+        line = json.dumps({
+            "token": os.environ.get("TORCH_HARNESS_CASE_TOKEN", ""),
+            "pid": os.getpid(),
+            "start": self.started,
+            "end": time.time(),
+            "markexpr": config.getoption("markexpr", "") or "",
+            "tests": self.tests,
+        })
+        # One short append per session: lines from concurrent processes do not interleave.
+        with open(self.path, "a") as f:
+            f.write(line + "\n")
 
 
 class _Shard:

@@ -5,6 +5,8 @@
 pub mod devices;
 pub mod process;
 pub mod rendezvous;
+pub mod run_lock;
+pub mod serial_tests;
 pub mod stepcurrent;
 
 use crate::case::{ClassFilter, CppCase, DistributedCase, InitMethod, PythonCase};
@@ -226,6 +228,8 @@ impl Launch {
         attempt: u32,
     ) {
         self.case = case.name();
+        // The token names the configuration, so its processes are told from a sibling's.
+        self.token = format!("{}#{:016x}", self.case, random_u64());
         self.dir = attempt_dir(&settings.out_dir, &self.case, attempt);
         let reports = self.dir.join("test-reports").join(case.report_source());
         for arg in &mut self.args {
@@ -255,6 +259,22 @@ impl Launch {
             args.append(&mut self.args);
             self.args = args;
         }
+    }
+
+    /// The same launch selecting tests by a pytest marker expression (`-m serial`), as
+    /// run_test.py's extra arguments go first, under a stepcurrent key of its own so it
+    /// does not resume where another part of the file stopped.
+    pub fn with_markexpr(&self, expr: &str) -> Launch {
+        let mut launch = self.clone();
+        let at = 2.min(launch.args.len());
+        launch
+            .args
+            .splice(at..at, ["-m".to_string(), expr.to_string()]);
+        if let Some(key) = &mut launch.stepcurrent {
+            let stem = key.rsplit_once('_').map_or(key.as_str(), |(stem, _)| stem);
+            *key = format!("{stem}_{:016x}", random_u64());
+        }
+        launch
     }
 
     pub fn log_path(&self) -> PathBuf {
@@ -378,6 +398,31 @@ mod tests {
         );
         assert!(a.stepcurrent.as_deref().unwrap().starts_with("test_ops_2_"));
         assert_ne!(a.stepcurrent, b.stepcurrent);
+    }
+
+    #[test]
+    fn a_marker_expression_goes_first_under_a_key_of_its_own() {
+        let l = launch(
+            "test_ops::shard_2_of_3",
+            Mode::Pytest { reruns: true },
+            false,
+        );
+        let serial = l.with_markexpr("serial");
+        assert_eq!(
+            serial.args[..6],
+            [
+                "-bb",
+                "test_ops.py",
+                "-m",
+                "serial",
+                "--shard-id=2",
+                "--num-shards=3"
+            ]
+        );
+        assert_eq!(serial.args.len(), l.args.len() + 2);
+        let (a, b) = (l.stepcurrent.unwrap(), serial.stepcurrent.unwrap());
+        assert!(b.starts_with("test_ops_2_") && b.len() == a.len(), "{b}");
+        assert_ne!(a, b);
     }
 
     #[test]

@@ -67,6 +67,37 @@ pub struct FileRun {
     pub note: Option<String>,
 }
 
+impl FileRun {
+    /// Whether the attempt so far fails: a consistent failure, or a last process that
+    /// did not pass.
+    pub fn failed(&self) -> bool {
+        !self.consistent.is_empty() || !run_passed(self.last)
+    }
+
+    /// Adds the processes of a later part of the same attempt (a `@serialTest` file runs
+    /// its marked tests, then the rest). A failure of the earlier part is kept as the
+    /// one that decides, even when the later part passes.
+    pub fn append(&mut self, next: FileRun) {
+        if !self.failed() {
+            self.last = next.last;
+        }
+        self.worst = next.worst.or(self.worst);
+        self.runs.extend(next.runs);
+        self.flaky.extend(next.flaky);
+        self.consistent.extend(next.consistent);
+        self.wall += next.wall;
+        self.leftovers += next.leftovers;
+        self.note = match (self.note.take(), next.note) {
+            (Some(a), Some(b)) => Some(format!("{a}; {b}")),
+            (a, b) => a.or(b),
+        };
+    }
+}
+
+fn run_passed((status, ended): (ExitStatus, Option<Ended>)) -> bool {
+    ended.is_none() && Verdict::from_status(status).is_pass()
+}
+
 pub fn run(launch: &Launch, opts: &Options) -> Result<FileRun, RunError> {
     let Some(key) = launch.stepcurrent.as_deref() else {
         return single(launch, opts.limits);
@@ -157,7 +188,7 @@ fn record(out: &mut FileRun, finished: &Finished) {
 }
 
 fn passed(finished: &Finished) -> bool {
-    finished.ended.is_none() && Verdict::from_status(finished.status).is_pass()
+    run_passed((finished.status, finished.ended))
 }
 
 /// The node id of the test that last started under `key`: None when pytest never

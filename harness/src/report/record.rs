@@ -20,6 +20,10 @@ pub struct Record {
     pub wall_seconds: f64,
     /// Processes the attempt ran (the stepcurrent loop reruns failing tests alone).
     pub runs: usize,
+    /// Seconds the attempt waited for the run lock (a case running alone, or others to
+    /// finish before it could); not part of `wall_seconds`.
+    #[serde(default)]
+    pub waited_seconds: f64,
     pub command: String,
     pub cwd: PathBuf,
     /// The devices the case held (`cuda:1`), empty on a CPU machine.

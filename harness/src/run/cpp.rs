@@ -1,9 +1,11 @@
 //! A C++ gtest binary's suite: one attempt, no reruns, the policy's C++ timeout.
 
-use super::execute::{Attempt, execute, lease_devices};
-use super::{Context, failure};
+use super::Context;
+use super::execute::{Attempt, execute};
 use crate::case::CppCase;
 use crate::discover::cpp;
+use crate::launch::run_lock::Share;
+use crate::launch::serial_tests::Phase;
 use crate::launch::{Launch, Mode, RunContext};
 use crate::plan::test_config::TestConfig;
 use libtest_mimic::Failed;
@@ -11,8 +13,6 @@ use std::time::Duration;
 
 /// Runs one attempt of a gtest suite.
 pub(super) fn run(cx: &Context, case: &CppCase) -> Result<(), Failed> {
-    let name = case.name();
-    let fail = |what: String| failure(&name, what);
     let settings = &cx.settings;
     let dir = cpp::tests_dir(&settings.root, &cx.policy);
     let ctx = RunContext {
@@ -25,15 +25,20 @@ pub(super) fn run(cx: &Context, case: &CppCase) -> Result<(), Failed> {
         config: TestConfig::from_env(),
         pytest_k: None,
     };
-    let mut launch = Launch::cpp(case, dir.join(&case.binary), dir, settings, ctx.attempt);
-    let lease = lease_devices(settings, false).map_err(fail)?;
-    if let Some(lease) = &lease {
-        launch.env.push(lease.env());
-    }
+    let launch = Launch::cpp(case, dir.join(&case.binary), dir, settings, ctx.attempt);
+    let share = if ctx.config.everything_serial() {
+        Share::Alone
+    } else {
+        Share::Shared
+    };
     let attempt = Attempt {
         launch: &launch,
         times_key: format!("cpp/{}", case.binary),
-        lease: lease.as_ref(),
+        all_devices: false,
+        phases: vec![Phase {
+            share,
+            markexpr: None,
+        }],
         expected: None,
         timeout: Duration::try_from_secs_f64(cx.policy.timeouts.cpp_seconds).ok(),
         retries: false,

@@ -1,13 +1,15 @@
 //! A distributed configuration: the whole file under one backend and init method, with
 //! its own rendezvous, never retried.
 
-use super::execute::{Attempt, execute, lease_devices};
+use super::execute::{Attempt, execute};
 use super::python::run_context;
 use super::{Context, failure};
 use crate::case::PythonCase;
 use crate::discover::distributed::DiscoveredDistributed;
 use crate::launch::Launch;
 use crate::launch::rendezvous::Rendezvous;
+use crate::launch::run_lock::Share;
+use crate::launch::serial_tests::Phase;
 use libtest_mimic::Failed;
 
 /// Runs the first (and only) attempt of a distributed configuration.
@@ -31,11 +33,7 @@ pub(super) fn run(cx: &Context, found: &DiscoveredDistributed) -> Result<(), Fai
     let locks = settings.target_dir.join("torch-harness/locks");
     let meeting = Rendezvous::new(&locks)
         .map_err(|e| fail(format!("cannot set up TEMP_DIR or a port: {e}")))?;
-    let lease = lease_devices(settings, setup.all_devices).map_err(fail)?;
     launch.distributed(case, setup, &meeting, settings, ctx.attempt);
-    if let Some(lease) = &lease {
-        launch.env.push(lease.env());
-    }
     let expected = cx
         .policy
         .expected_seconds
@@ -44,7 +42,12 @@ pub(super) fn run(cx: &Context, found: &DiscoveredDistributed) -> Result<(), Fai
     let attempt = Attempt {
         launch: &launch,
         times_key: case.module.to_string(),
-        lease: lease.as_ref(),
+        all_devices: setup.all_devices,
+        // Every distributed file runs alone (run_test.py's must_serial).
+        phases: vec![Phase {
+            share: Share::Alone,
+            markexpr: None,
+        }],
         expected,
         timeout: cx.policy.timeouts.limit(expected, ctx.config.is_slow()),
         retries: false,

@@ -1,14 +1,15 @@
-//! One attempt of a case: refuse a retry that could hide a real failure, run it through
-//! the stepcurrent loop, write its record, and turn its verdict into libtest's result.
+//! One attempt of a case: refuse a retry that could hide a real failure, run its phases
+//! (`phases`: under the run lock, with devices, through the stepcurrent loop), write its
+//! record, and turn its verdict into libtest's result.
 
 use super::judge::{failed_tests, flaky_tests, read_reports, verdict_of};
+use super::phases::run_phases;
 use super::{Context, failure};
-use crate::launch::devices::{Devices, Lease};
 use crate::launch::process::Limits;
+use crate::launch::serial_tests::Phase;
 use crate::launch::{self, Launch, RunContext, stepcurrent};
 use crate::report::record::{self, Record};
 use crate::report::verdict::Verdict;
-use crate::settings::Settings;
 use libtest_mimic::Failed;
 use std::time::Duration;
 
@@ -17,7 +18,11 @@ pub(super) struct Attempt<'a> {
     pub(super) launch: &'a Launch,
     /// The file's key in test-times data.
     pub(super) times_key: String,
-    pub(super) lease: Option<&'a Lease>,
+    /// The case needs every device (NCCL's world), else one when the machine has any.
+    pub(super) all_devices: bool,
+    /// Its process runs, each holding the run lock as it says: one for most cases, two
+    /// for a file with `@serialTest` tests.
+    pub(super) phases: Vec<Phase>,
     pub(super) expected: Option<f64>,
     pub(super) timeout: Option<Duration>,
     /// Rerun failing tests in new processes (the stepcurrent loop).
@@ -32,7 +37,6 @@ pub(super) fn execute(cx: &Context, ctx: &RunContext, attempt: Attempt<'_>) -> R
     refuse_retry_of_a_real_failure(cx, ctx, name).map_err(fail)?;
     // A leftover folder from an earlier run with the same output folder is replaced.
     let _ = std::fs::remove_dir_all(&launch.dir);
-    eprintln!("torch-harness: {name}: {}", launch.command_line());
     let options = stepcurrent::Options {
         retries: attempt.retries,
         keep_going: std::env::var("CONTINUE_THROUGH_ERROR")
@@ -43,9 +47,10 @@ pub(super) fn execute(cx: &Context, ctx: &RunContext, attempt: Attempt<'_>) -> R
             grace: Duration::from_secs_f64(cx.policy.timeouts.grace_seconds.max(0.0)),
         },
     };
-    let started = std::time::SystemTime::now();
-    let file = stepcurrent::run(launch, &options).map_err(|e| fail(e.to_string()))?;
-    let span = record::Span::between(started, std::time::SystemTime::now());
+    let ran = run_phases(cx, &attempt, &options).map_err(fail)?;
+    // The timeline's span starts when the attempt got the run, not while it waited.
+    let span = record::Span::between(ran.started, std::time::SystemTime::now());
+    let file = ran.file;
     if file.leftovers > 0 {
         eprintln!(
             "torch-harness: {name}: ended {} process(es) it left behind",
@@ -67,9 +72,10 @@ pub(super) fn execute(cx: &Context, ctx: &RunContext, attempt: Attempt<'_>) -> R
         verdict,
         wall_seconds: file.wall.as_secs_f64(),
         runs: file.runs.len(),
-        command: launch.command_line(),
+        waited_seconds: ran.waited.as_secs_f64(),
+        command: ran.commands.join(" ; "),
         cwd: launch.cwd.clone(),
-        devices: attempt.lease.map(Lease::names).unwrap_or_default(),
+        devices: ran.devices,
         log: launch.log_path(),
         reports,
         note: file.note.clone(),
@@ -161,28 +167,4 @@ fn repro(cx: &Context, case: &str) -> String {
     }
     line.push_str(&format!("cargo nextest run -E 'test(={case})'"));
     line
-}
-
-/// One device for the case (every device when `all`) when the machine has any; waits
-/// while they are held.
-pub(super) fn lease_devices(settings: &Settings, all: bool) -> Result<Option<Lease>, String> {
-    let devices = Devices::from_env().map_err(|e| e.to_string())?;
-    if devices.is_empty() {
-        return Ok(None);
-    }
-    let locks = settings.target_dir.join("torch-harness/locks");
-    if all {
-        return devices
-            .lease_all(&locks)
-            .map(Some)
-            .map_err(|e| format!("cannot lease the devices under {}: {e}", locks.display()));
-    }
-    let hint = std::env::var("NEXTEST_TEST_GLOBAL_SLOT")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    devices
-        .lease_one(&locks, hint)
-        .map(Some)
-        .map_err(|e| format!("cannot lease a device under {}: {e}", locks.display()))
 }

@@ -6,13 +6,15 @@
 //! Python start-up besides the test itself (and a cached environment probe).
 //!
 //! `trials` turns cases into libtest trials; each kind runs through its own path
-//! (`python`, `cpp`, `distributed`) into `execute`, which runs the attempt and writes
-//! its record, with `judge` deciding the verdict.
+//! (`python`, `cpp`, `distributed`) into `execute`, which runs the attempt's `phases`
+//! (each under the run lock, then with its devices) and writes its record, with `judge`
+//! deciding the verdict.
 
 mod cpp;
 mod distributed;
 mod execute;
 mod judge;
+mod phases;
 mod python;
 mod trials;
 

@@ -1,11 +1,11 @@
 //! A Python test file (or a piece of one): pytest or unittest mode, reruns where
 //! PyTorch's runner allows them, the timeout from the file's expected seconds.
 
-use super::execute::{Attempt, execute, lease_devices};
+use super::execute::{Attempt, execute};
 use super::{Context, failure};
 use crate::case::PythonCase;
 use crate::discover::probe;
-use crate::launch::{Launch, Mode, RunContext};
+use crate::launch::{Launch, Mode, RunContext, serial_tests};
 use crate::plan::Plan as ShardPlan;
 use crate::plan::test_config::TestConfig;
 use crate::settings::{Settings, var};
@@ -17,14 +17,15 @@ pub(super) fn run(cx: &Context, case: &PythonCase) -> Result<(), Failed> {
     let fail = |what: String| failure(&name, what);
     let settings = &cx.settings;
     let ctx = run_context(settings).map_err(|e| fail(e.to_string()))?;
-    let mut launch =
+    let launch =
         Launch::python(case, settings, &cx.policy, &ctx).map_err(|e| fail(e.to_string()))?;
-    let lease = lease_devices(settings, false).map_err(fail)?;
-    if let Some(lease) = &lease {
-        launch.env.push(lease.env());
-    }
     let expected = expected_seconds(cx, case);
     let module = case.module.as_str();
+    let alone = cx.policy.must_serial(module) || ctx.config.everything_serial();
+    // Only a file that may use the marker is read; a run-alone file runs whole anyway.
+    let marked = !alone
+        && serial_tests::file_uses_marker(&settings.root.join("test").join(format!("{module}.py")));
+    let phases = serial_tests::phases(alone, marked, matches!(ctx.mode, Mode::Pytest { .. }));
     // No reruns in unittest mode, under --subprocess, for distributed files, or where
     // the policy forbids them (run_test.py's should_retry and PYTEST_SKIP_RETRIES).
     let retries = matches!(ctx.mode, Mode::Pytest { .. })
@@ -34,7 +35,8 @@ pub(super) fn run(cx: &Context, case: &PythonCase) -> Result<(), Failed> {
     let attempt = Attempt {
         launch: &launch,
         times_key: module.to_string(),
-        lease: lease.as_ref(),
+        all_devices: false,
+        phases,
         expected,
         timeout: cx.policy.timeouts.limit(expected, ctx.config.is_slow()),
         retries,

@@ -552,6 +552,7 @@ mod tests {
             verdict: Verdict::Passed,
             wall_seconds: end - start,
             runs: 1,
+            waited_seconds: 0.0,
             command: String::new(),
             cwd: PathBuf::new(),
             devices: Vec::new(),

@@ -239,6 +239,7 @@ mod tests {
             verdict: Verdict::Passed,
             wall_seconds: 1.0,
             runs: 1,
+            waited_seconds: 0.0,
             command: String::new(),
             cwd: PathBuf::new(),
             devices: Vec::new(),

@@ -1,0 +1,125 @@
+//! An attempt's process runs, in order, each under the run lock as its phase asks and
+//! then with its devices: always lock first, leases second, released in reverse, so the
+//! lock and the leases never wait on each other in a cycle. A failed phase stops the
+//! rest unless the run keeps going.
+
+use super::Context;
+use super::execute::Attempt;
+use crate::launch::devices::{Devices, Lease};
+use crate::launch::run_lock::{RunLock, Share};
+use crate::launch::stepcurrent::{self, FileRun};
+use crate::settings::Settings;
+use std::time::{Duration, SystemTime};
+
+/// What the phases of an attempt did together.
+pub(super) struct Ran {
+    pub(super) file: FileRun,
+    /// When the first phase got the run lock.
+    pub(super) started: SystemTime,
+    /// Time spent waiting for the run lock, outside every process's timeout.
+    pub(super) waited: Duration,
+    pub(super) commands: Vec<String>,
+    pub(super) devices: Vec<String>,
+}
+
+pub(super) fn run_phases(
+    cx: &Context,
+    attempt: &Attempt<'_>,
+    options: &stepcurrent::Options,
+) -> Result<Ran, String> {
+    let name = &attempt.launch.case;
+    let lock = RunLock::for_run(&cx.settings.out_dir);
+    let mut ran: Option<FileRun> = None;
+    let (mut waited, mut commands, mut devices) = (Duration::ZERO, Vec::new(), Vec::new());
+    let mut started = None;
+    for (i, phase) in attempt.phases.iter().enumerate() {
+        let hold = lock
+            .hold(phase.share, || {
+                let why = match phase.share {
+                    Share::Alone => "waits to run alone",
+                    Share::Shared => "waits for a case running alone",
+                };
+                eprintln!("torch-harness: {name}: {why}");
+            })
+            .map_err(|e| {
+                format!(
+                    "cannot take the run lock under {}: {e}",
+                    cx.settings.out_dir.display()
+                )
+            })?;
+        waited += hold.waited;
+        started.get_or_insert_with(SystemTime::now);
+        let lease = lease_devices(&cx.settings, attempt.all_devices)?;
+        let mut launch = match phase.markexpr {
+            Some(expr) => attempt.launch.with_markexpr(expr),
+            None => attempt.launch.clone(),
+        };
+        if let Some(lease) = &lease {
+            launch.env.push(lease.env());
+            devices.extend(lease.names());
+        }
+        eprintln!(
+            "torch-harness: {name}: {} ({})",
+            launch.command_line(),
+            phase.share.describe()
+        );
+        commands.push(launch.command_line());
+        let file = stepcurrent::run(&launch, options).map_err(|e| e.to_string())?;
+        drop(lease);
+        drop(hold);
+        let failed = file.failed();
+        let mut file = match ran.take() {
+            Some(mut before) => {
+                before.append(file);
+                before
+            }
+            None => file,
+        };
+        let stop = failed && !options.keep_going;
+        if stop && i + 1 < attempt.phases.len() {
+            file.note = Some(format!(
+                "{}; the tests not marked @serialTest did not run",
+                file.note
+                    .as_deref()
+                    .unwrap_or("the @serialTest tests failed")
+            ));
+        }
+        ran = Some(file);
+        if stop {
+            break;
+        }
+    }
+    devices.sort();
+    devices.dedup();
+    Ok(Ran {
+        file: ran.unwrap_or_default(),
+        started: started.unwrap_or_else(SystemTime::now),
+        waited,
+        commands,
+        devices,
+    })
+}
+
+/// One device for the case (every device when `all`) when the machine has any; waits
+/// while they are held.
+fn lease_devices(settings: &Settings, all: bool) -> Result<Option<Lease>, String> {
+    let devices = Devices::from_env().map_err(|e| e.to_string())?;
+    if devices.is_empty() {
+        return Ok(None);
+    }
+    let locks = settings.target_dir.join("torch-harness/locks");
+    if all {
+        return devices
+            .lease_all(&locks)
+            .map(Some)
+            .map_err(|e| format!("cannot lease the devices under {}: {e}", locks.display()));
+    }
+    let hint = std::env::var("NEXTEST_TEST_GLOBAL_SLOT")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    devices
+        .lease_one(&locks, hint)
+        .map(Some)
+        .map_err(|e| format!("cannot lease a device under {}: {e}", locks.display()))
+}
