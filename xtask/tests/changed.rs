@@ -60,6 +60,7 @@ fn failed_record(out: &Path, case: &str) {
         repro: String::new(),
         plan: None,
         span: None,
+        waited_seconds: 0.0,
     }
     .write(&folder)
     .unwrap();
