@@ -1,11 +1,12 @@
 //! `cargo xtask bench …`: figures as ratios against a floor measured in the same run.
 
 use anyhow::{Context, Result, bail};
+use cargo_metadata::Message;
 use clap::{Args, Subcommand};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use xshell::cmd;
 
 #[derive(Subcommand)]
 pub enum Bench {
@@ -17,12 +18,46 @@ pub enum Bench {
 
 #[derive(Args)]
 pub struct ListArgs {
-    /// PyTorch's test-times JSON; every file named in it becomes a test file.
-    #[arg(long, default_value = "../shared/data/pytorch-test-times.json")]
-    times: PathBuf,
+    /// PyTorch's test-times JSON; every file named in it becomes a test file (default:
+    /// ../shared/data/pytorch-test-times.json beside the checkout, else the fixture).
+    #[arg(long)]
+    times: Option<PathBuf>,
     /// Timed repetitions of each measurement (the median is reported).
     #[arg(long, default_value_t = 15)]
     runs: usize,
+}
+
+/// PyTorch's CI data beside the checkout, where the project's own machines keep it.
+const SHARED_TIMES: &str = "../shared/data/pytorch-test-times.json";
+/// One build environment of the same data, inside the checkout.
+const FIXTURE_TIMES: &str = "harness/tests/fixtures/pytorch-test-times.json";
+
+/// The test-times file a bench reads: `--times`, else the full data beside the
+/// checkout, else the fixture, saying so, since figures on one build environment are
+/// not those on all of them.
+fn times_file(root: &Path, explicit: Option<&Path>) -> Result<PathBuf> {
+    if let Some(path) = explicit {
+        return Ok(root.join(path));
+    }
+    let shared = root.join(SHARED_TIMES);
+    if shared.is_file() {
+        return Ok(shared);
+    }
+    let fixture = root.join(FIXTURE_TIMES);
+    eprintln!(
+        "note: {} is not here (PyTorch's CI times: pytorch/test-infra, branch generated-stats, \
+         stats/test-times.json; pass it with --times FILE); using {FIXTURE_TIMES}, which holds \
+         one build environment only",
+        shared.display()
+    );
+    if !fixture.is_file() {
+        bail!(
+            "neither {} nor {} exists; pass --times FILE",
+            shared.display(),
+            fixture.display()
+        );
+    }
+    Ok(fixture)
 }
 
 pub fn run(bench: Bench) -> Result<()> {
@@ -34,7 +69,7 @@ pub fn run(bench: Bench) -> Result<()> {
 
 fn list(args: ListArgs) -> Result<()> {
     let root = crate::workspace::root();
-    let times = root.join(&args.times);
+    let times = times_file(&root, args.times.as_deref())?;
     let modules = modules_in_times(&times)?;
     let checkout = tempfile::tempdir()?;
     for module in &modules {
@@ -50,29 +85,24 @@ fn list(args: ListArgs) -> Result<()> {
     );
     let harness = build_python_harness(&root)?;
     let out = tempfile::tempdir()?;
+    let sh = crate::workspace::shell(checkout.path())?;
     // Every command runs in the checkout with the same variables.
-    let command = |program: &Path, args: &[&str]| {
-        let mut cmd = Command::new(program);
-        cmd.args(args)
-            .current_dir(checkout.path())
-            .env("PYTORCH_ROOT", checkout.path())
-            .env("TORCH_HARNESS_OUT", out.path())
-            .env("NEXTEST", "1")
-            // The exact run stops at the spawn: a no-op interpreter, no probe.
-            .env("PYTHON", "true")
-            .env("TORCH_HARNESS_PYTEST", "0")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        cmd
-    };
-    let walk = median(args.runs, || {
-        command(Path::new("find"), &["test", "-name", "test_*.py"])
-    })?;
+    for (key, value) in [
+        ("PYTORCH_ROOT", checkout.path().as_os_str()),
+        ("TORCH_HARNESS_OUT", out.path().as_os_str()),
+        ("NEXTEST", "1".as_ref()),
+        // The exact run stops at the spawn: a no-op interpreter, no probe.
+        ("PYTHON", "true".as_ref()),
+        ("TORCH_HARNESS_PYTEST", "0".as_ref()),
+    ] {
+        sh.set_var(key, value);
+    }
+    let walk = median(args.runs, || quiet(cmd!(sh, "find test -name test_*.py")))?;
     let listing = median(args.runs, || {
-        command(&harness, &["--list", "--format", "terse"])
+        quiet(cmd!(sh, "{harness} --list --format terse"))
     })?;
     let exact = median(args.runs, || {
-        command(&harness, &["test_ops", "--exact", "--nocapture"])
+        quiet(cmd!(sh, "{harness} test_ops --exact --nocapture"))
     })?;
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     let ratio = |d: Duration| d.as_secs_f64() / walk.as_secs_f64();
@@ -105,72 +135,73 @@ fn list(args: ListArgs) -> Result<()> {
 
 /// Every test file named anywhere in a test-times JSON (`env → config → file → s`).
 fn modules_in_times(path: &Path) -> Result<BTreeSet<String>> {
+    type TimesJson = BTreeMap<String, BTreeMap<String, BTreeMap<String, f64>>>;
     let text = std::fs::read_to_string(path).with_context(|| {
         format!(
             "reading {}; pass --times FILE with PyTorch's test-times JSON",
             path.display()
         )
     })?;
-    let json: serde_json::Value =
-        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
-    let mut modules = BTreeSet::new();
-    for configs in json.as_object().into_iter().flat_map(|m| m.values()) {
-        for files in configs.as_object().into_iter().flat_map(|m| m.values()) {
-            for file in files.as_object().into_iter().flat_map(|m| m.keys()) {
-                // Names only: no absolute paths or parent hops into the real filesystem.
-                if !file.starts_with('/') && !file.split('/').any(|p| p.is_empty() || p == "..") {
-                    modules.insert(file.clone());
-                }
-            }
-        }
-    }
+    let json: TimesJson = serde_json::from_str(&text).with_context(|| {
+        format!(
+            "{} is not PyTorch's test-times JSON (build environment → test config → file → seconds)",
+            path.display()
+        )
+    })?;
+    let modules: BTreeSet<String> = json
+        .values()
+        .flat_map(|configs| configs.values())
+        .flat_map(|files| files.keys())
+        // Names only: no absolute paths or parent hops into the real filesystem.
+        .filter(|file| {
+            !file.starts_with('/') && !file.split('/').any(|p| p.is_empty() || p == "..")
+        })
+        .cloned()
+        .collect();
     if modules.is_empty() {
         bail!("{} names no test files", path.display());
     }
     Ok(modules)
 }
 
-/// Builds the Python harness in release mode and returns its path.
+/// Builds the Python harness in release mode and returns its path, from cargo's build
+/// messages.
 fn build_python_harness(root: &Path) -> Result<PathBuf> {
     eprintln!("building the python harness (release)…");
-    let output = Command::new(crate::workspace::cargo())
-        .current_dir(root)
-        .args([
-            "test",
-            "--release",
-            "--no-run",
-            "--package",
-            "torch-suite",
-            "--test",
-            "python",
-            "--message-format=json",
-        ])
-        .stderr(Stdio::inherit())
-        .output()
-        .context("running cargo test --no-run")?;
-    if !output.status.success() {
-        bail!("building the python harness failed");
-    }
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-        .filter(|msg| msg["target"]["name"] == "python")
-        .find_map(|msg| msg["executable"].as_str().map(PathBuf::from))
+    let sh = crate::workspace::shell(root)?;
+    let cargo = crate::workspace::cargo();
+    let messages = cmd!(
+        sh,
+        "{cargo} test --release --no-run --package torch-suite --test python --message-format=json-render-diagnostics"
+    )
+    .quiet()
+    .read()
+    .context("building the python harness failed")?;
+    Message::parse_stream(messages.as_bytes())
+        .filter_map(Result::ok)
+        .find_map(|message| match message {
+            Message::CompilerArtifact(artifact) if artifact.target.name == "python" => {
+                artifact.executable.map(|exe| exe.into_std_path_buf())
+            }
+            _ => None,
+        })
         .context("cargo did not report the python harness executable")
 }
 
-fn median(runs: usize, make: impl Fn() -> Command) -> Result<Duration> {
+/// A timed command: no echo, its output discarded.
+fn quiet(cmd: xshell::Cmd<'_>) -> xshell::Cmd<'_> {
+    cmd.quiet().ignore_stdout().ignore_stderr()
+}
+
+fn median<'a>(runs: usize, make: impl Fn() -> xshell::Cmd<'a>) -> Result<Duration> {
     // One untimed run warms the page cache.
-    make().status()?;
+    make().run()?;
     let mut samples = Vec::with_capacity(runs);
     for _ in 0..runs.max(1) {
-        let mut cmd = make();
+        let cmd = make();
         let started = Instant::now();
-        let status = cmd.status()?;
+        cmd.run()?;
         samples.push(started.elapsed());
-        if !status.success() {
-            bail!("{cmd:?} failed: {status}");
-        }
     }
     samples.sort();
     Ok(samples[samples.len() / 2])

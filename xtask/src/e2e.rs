@@ -12,13 +12,14 @@ use std::time::Instant;
 use torch_harness::report::junit::{self, Outcome};
 use torch_harness::report::record::Record;
 use torch_harness::report::verdict::Verdict;
+use xshell::cmd;
 
 const VENV: &str = "torch-harness/torch-venv";
 
 pub fn run() -> Result<()> {
     let root = crate::workspace::root();
     let checkout = root.join("e2e-torch");
-    let target = crate::workspace::target_dir(&root);
+    let target = crate::workspace::target_dir(&root)?;
     let started = Instant::now();
     let python = crate::setup::venv(
         &root,
@@ -234,14 +235,16 @@ impl Lane {
         std::fs::create_dir_all(&self.out)?;
         let file = std::fs::File::create(&log)?;
         eprintln!("e2e-torch: {name} (log: {})", log.display());
-        let status = Command::new(std::env::current_exe()?)
-            .arg("test")
-            .args(args)
+        let sh = crate::workspace::shell(&crate::workspace::root())?;
+        let xtask = std::env::current_exe()?;
+        let cmd = cmd!(sh, "{xtask} test {args...}")
             .env("PYTORCH_ROOT", &self.checkout)
             .env("PYTHON", &self.python)
             .env("TORCH_HARNESS_OUT", &dir)
             .env_remove("TEST_CONFIG")
-            .envs(vars.iter().copied())
+            .envs(vars.iter().copied());
+        // Into std's Command to stream both outputs, interleaved, into the log as it runs.
+        let status = Command::from(cmd)
             .stdout(file.try_clone()?)
             .stderr(file)
             .status()

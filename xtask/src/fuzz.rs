@@ -1,9 +1,9 @@
 //! `cargo xtask fuzz`: every `cargo fuzz` target of `fuzz/` for a while each (nightly
 //! and cargo-fuzz required; `.ci/run` installs cargo-fuzz).
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::Args;
-use std::process::Command;
+use xshell::cmd;
 
 const TARGETS: [&str; 3] = ["junit_report", "gtest_listing", "json_inputs"];
 
@@ -15,22 +15,23 @@ pub struct FuzzArgs {
 }
 
 pub fn run(args: FuzzArgs) -> Result<()> {
-    let fuzz = crate::workspace::root().join("fuzz");
+    let sh = crate::workspace::shell(&crate::workspace::root().join("fuzz"))?;
+    let seconds = args.seconds.to_string();
     for target in TARGETS {
-        eprintln!("fuzzing {target} for {} s", args.seconds);
-        let status = Command::new("cargo")
-            .current_dir(&fuzz)
-            .args(["+nightly", "fuzz", "run", target, "--"])
-            .arg(format!("-max_total_time={}", args.seconds))
-            .status()
-            .context(
-                "cannot start `cargo +nightly fuzz`: install cargo-fuzz and a nightly toolchain",
-            )?;
-        if !status.success() {
-            bail!(
-                "fuzz target {target} failed ({status}); the input is under fuzz/artifacts/{target}/"
-            );
-        }
+        eprintln!("fuzzing {target} for {seconds} s");
+        // `cargo` itself, not $CARGO: only rustup's proxy understands `+nightly`.
+        cmd!(
+            sh,
+            "cargo +nightly fuzz run {target} -- -max_total_time={seconds}"
+        )
+        .run()
+        .with_context(|| {
+            format!(
+                "fuzz target {target} failed, or cargo-fuzz and a nightly toolchain are missing \
+                 (`cargo install --locked cargo-fuzz`, `rustup toolchain install nightly`); \
+                 a failing input is under fuzz/artifacts/{target}/"
+            )
+        })?;
     }
     Ok(())
 }

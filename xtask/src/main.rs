@@ -8,6 +8,7 @@ mod e2e;
 mod e2e_serial;
 mod expected;
 mod fuzz;
+mod nextest;
 mod order;
 mod plan;
 mod report;
@@ -62,6 +63,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    end_quietly_on_a_closed_pipe();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Test(args) => test::run(args),
@@ -80,4 +82,17 @@ fn main() -> ExitCode {
         eprintln!("error: {e:#}");
         ExitCode::FAILURE
     })
+}
+
+/// `cargo xtask plan | head`: once the reader is gone, the next write ends xtask by
+/// SIGPIPE, silently, as it ends `cat` or `find`. Rust ignores SIGPIPE by default, so a
+/// write would instead fail with EPIPE and `println!` would panic. The default
+/// disposition covers every write (ours, clap's, a library's, stderr too) where a
+/// BrokenPipe-aware writer would cover only the writes routed through it; children are
+/// unaffected (std resets SIGPIPE in them either way) and xtask writes to no pipe whose
+/// reader may go away early except its own output.
+fn end_quietly_on_a_closed_pipe() {
+    use nix::sys::signal::{SigHandler, Signal, signal};
+    // SAFETY: at the start of main, before any thread exists; SIG_DFL installs no handler.
+    let _ = unsafe { signal(Signal::SIGPIPE, SigHandler::SigDfl) };
 }

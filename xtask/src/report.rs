@@ -92,7 +92,7 @@ pub struct Report {
 
 pub fn run(args: ReportArgs) -> Result<ExitCode> {
     let root = crate::workspace::root();
-    let target = crate::workspace::target_dir(&root);
+    let target = crate::workspace::target_dir(&root)?;
     let run_dirs: Vec<PathBuf> = match args.runs.as_slice() {
         [] => vec![run_dir(&target, None)?],
         runs => runs

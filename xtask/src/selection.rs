@@ -205,13 +205,15 @@ impl Resolved {
 /// Resolves the flags against the checkout; `workspace` stands in for this workspace
 /// (a copy the test binaries run from, as nextest's `--workspace-remap`).
 pub fn resolve(args: &SelectArgs, workspace: Option<&std::path::Path>) -> Result<Resolved> {
-    let settings = match workspace {
+    let mut settings = match workspace {
         Some(ws) => Settings::from_lookup(|name| match name {
             "NEXTEST_WORKSPACE_ROOT" => Some(ws.as_os_str().to_owned()),
             _ => std::env::var_os(name).filter(|v| !v.is_empty()),
         }),
         None => Settings::from_env(),
     };
+    // Cargo's own answer, `build.target-dir` included (the times of earlier runs are there).
+    settings.target_dir = crate::workspace::target_dir(&settings.workspace)?;
     let policy = Policy::load(&settings.manifests, &settings.root)?;
     let found: Vec<Discovered> = discover(&settings.root, &policy)?
         .into_iter()

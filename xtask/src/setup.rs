@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 use torch_harness::settings::DEMO_VENV;
+use xshell::cmd;
 
 /// Everything the demo needs: its Python environment and its C++ tests. Returns the
 /// interpreter.
@@ -31,7 +32,7 @@ pub fn demo_python(root: &Path) -> Result<PathBuf> {
 /// A venv under `target/` with `requirements` installed, made once and updated in place
 /// when the requirements change. Returns its interpreter.
 pub fn venv(root: &Path, under_target: &str, requirements: &Path, what: &str) -> Result<PathBuf> {
-    let venv = crate::workspace::target_dir(root).join(under_target);
+    let venv = crate::workspace::target_dir(root)?.join(under_target);
     let python = venv.join("bin/python");
     let wanted = std::fs::read_to_string(requirements)
         .with_context(|| format!("reading {}", requirements.display()))?;
@@ -41,48 +42,66 @@ pub fn venv(root: &Path, under_target: &str, requirements: &Path, what: &str) ->
     }
     let log = venv.with_extension("log");
     std::fs::create_dir_all(venv.parent().unwrap_or(root))?;
+    let sh = crate::workspace::shell(root)?;
     // A changed requirements file updates the environment in place: pip adds what is
     // new, and a several-GB wheel already there is not fetched again.
     if !python.exists() {
         step(
             &format!("creating {what}"),
             &log,
-            Command::new("python3")
-                .args(["-m", "venv", "--clear"])
-                .arg(&venv),
+            cmd!(sh, "python3 -m venv --clear {venv}"),
         )?;
     }
     step(
         &format!("installing {}", requirements.display()),
         &log,
-        Command::new(&python)
-            .args(["-m", "pip", "install", "--disable-pip-version-check", "-r"])
-            .arg(requirements),
+        cmd!(
+            sh,
+            "{python} -m pip install --disable-pip-version-check -r {requirements}"
+        ),
     )?;
     std::fs::write(&stamp, wanted)?;
     Ok(python)
 }
 
+/// What to run on Debian or Ubuntu for the demo's C++ tests.
+pub const GTEST_INSTALL: &str = "sudo apt-get install -y libgtest-dev pkg-config g++";
+
 /// Builds the demo's gtest binaries (`demo/csrc/*.cpp` → `demo/build/bin/`) against the
-/// system's GoogleTest. Returns why not, when GoogleTest is missing: the C++ cases are
-/// then listed as ignored.
+/// system's GoogleTest. Returns why not, when a tool is missing: the C++ cases are then
+/// listed as ignored.
 pub fn demo_cpp(root: &Path) -> Result<Option<String>> {
-    let flags = Command::new("pkg-config")
-        .args(["--cflags", "--libs", "gtest_main"])
-        .output();
-    let flags = match flags {
-        Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout).into_owned(),
-        _ => {
-            return Ok(Some(
-                "GoogleTest was not found (`pkg-config gtest_main`); install Debian's libgtest-dev and pkg-config to build the demo's C++ tests"
-                    .into(),
-            ));
-        }
+    let sh = crate::workspace::shell(root)?;
+    let missing = |what: &str| {
+        Ok(Some(format!(
+            "{what}; to build the demo's C++ tests run `{GTEST_INSTALL}` (Debian/Ubuntu), then `cargo xtask setup`"
+        )))
     };
+    let found = |tool: &str| {
+        cmd!(sh, "{tool} --version")
+            .quiet()
+            .ignore_stdout()
+            .ignore_stderr()
+            .run()
+            .is_ok()
+    };
+    if !found("pkg-config") {
+        return missing("pkg-config is not installed");
+    }
+    let Ok(flags) = cmd!(sh, "pkg-config --cflags --libs gtest_main")
+        .quiet()
+        .ignore_stderr()
+        .read()
+    else {
+        return missing("GoogleTest was not found (`pkg-config gtest_main`)");
+    };
+    if !found("g++") {
+        return missing("g++ is not installed");
+    }
     let sources = root.join("demo/csrc");
     let bin = root.join("demo/build/bin");
     std::fs::create_dir_all(&bin)?;
-    let log = crate::workspace::target_dir(root).join("torch-harness/demo-cpp.log");
+    let log = crate::workspace::target_dir(root)?.join("torch-harness/demo-cpp.log");
     std::fs::create_dir_all(log.parent().unwrap_or(root))?;
     let mut entries: Vec<PathBuf> = std::fs::read_dir(&sources)
         .with_context(|| format!("reading {}", sources.display()))?
@@ -104,10 +123,7 @@ pub fn demo_cpp(root: &Path) -> Result<Option<String>> {
         step(
             &format!("building the demo's C++ test {stem}"),
             &log,
-            Command::new("g++")
-                .args(["-std=c++17", "-O1", "-pthread", "-o"])
-                .arg(&out)
-                .arg(&source)
+            cmd!(sh, "g++ -std=c++17 -O1 -pthread -o {out} {source}")
                 .args(flags.split_whitespace()),
         )?;
     }
@@ -115,7 +131,11 @@ pub fn demo_cpp(root: &Path) -> Result<Option<String>> {
 }
 
 /// Runs one set-up command under a spinner, its output appended to `log`.
-fn step(what: &str, log: &Path, command: &mut Command) -> Result<()> {
+fn step(what: &str, log: &Path, command: xshell::Cmd<'_>) -> Result<()> {
+    // Into std's Command for the redirection: the log fills while the step runs (a
+    // several-GB pip install can be followed with `tail -f`), where xshell would hand
+    // the output over only at the end.
+    let mut command = Command::from(command);
     let bar = ProgressBar::new_spinner();
     bar.set_style(ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")?);
     bar.set_message(what.to_string());

@@ -71,7 +71,7 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
         &args.select,
         args.workspace_remap.is_some().then_some(root.as_path()),
     )?;
-    let target = crate::workspace::target_dir(&root);
+    let target = crate::workspace::target_dir_with(&root, &args.nextest_args)?;
     let td = crate::order::apply_td(&mut resolved, args.order.enable_td)?;
     let failed = if args.order.no_failed_first {
         Vec::new()
@@ -86,10 +86,8 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
         )?),
         None => None,
     };
-    let mut nextest = Command::new(crate::workspace::cargo());
-    nextest
-        .current_dir(&root)
-        .args(["nextest", "run", "--profile", "ci"]);
+    let mut nextest = nextest_command(&root, &target);
+    nextest.args(["run", "--profile", "ci"]);
     match &args.archive_file {
         // Built elsewhere: the archive's binaries run against this checkout.
         Some(archive) => {
@@ -250,6 +248,7 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
+    crate::nextest::ensure(&root)?;
     if std::env::var_os(var::PYTORCH_ROOT).is_none() {
         let python = crate::setup::demo(&crate::workspace::root())?;
         nextest.env(var::PYTHON, python);
@@ -264,20 +263,59 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
         );
     }
     let started = SystemTime::now();
-    let status = nextest
-        .status()
-        .context("cannot start `cargo nextest`; install cargo-nextest")?;
-    eprintln!("JUnit: {}", target.join("nextest/ci/junit.xml").display());
-    // The newest run folder, if this invocation wrote it.
-    let newest = crate::report::run_dir(&target, None).ok();
-    if let Some(run) = newest.filter(|dir| {
-        std::fs::metadata(dir)
+    let status = nextest.status().context("cannot start `cargo nextest`")?;
+    if let Some(why) = nextest_failure(status) {
+        eprintln!("nextest: {why}");
+    }
+    // Only what this invocation wrote: a failed build leaves none of it.
+    let fresh = |path: &Path| {
+        std::fs::metadata(path)
             .and_then(|m| m.modified())
             .is_ok_and(|modified| modified >= started)
-    }) {
+    };
+    let junit = target.join("nextest/ci/junit.xml");
+    if fresh(&junit) {
+        eprintln!("JUnit: {}", junit.display());
+    }
+    if let Some(run) = crate::report::run_dir(&target, None)
+        .ok()
+        .filter(|dir| fresh(dir))
+    {
         eprintln!("logs and reports: {}", run.display());
     }
     Ok(exit_code(status))
+}
+
+/// `cargo nextest` in `root`, building into `target`. The harness is told the target
+/// directory too (it keeps its runs, locks and caches there), so a `build.target-dir`
+/// or `--target-dir` that only cargo would see is where both look.
+fn nextest_command(root: &Path, target: &Path) -> Command {
+    // std's Command, not xshell's: xtask exits with nextest's own status (100: tests
+    // failed, 4: no tests ran) while nextest writes straight to the terminal, and
+    // xshell turns a non-zero status into an error without the code unless it
+    // captures the output.
+    let mut nextest = Command::new(crate::workspace::cargo());
+    nextest
+        .current_dir(root)
+        .arg("nextest")
+        .env("CARGO_TARGET_DIR", target);
+    nextest
+}
+
+/// What a non-zero exit of `cargo nextest` means, when it is not the tests' own verdict.
+fn nextest_failure(status: std::process::ExitStatus) -> Option<&'static str> {
+    use nextest_metadata::NextestExitCode as Code;
+    Some(match status.code()? {
+        Code::BUILD_FAILED => "the test binaries did not build; nothing ran",
+        Code::TEST_LIST_CREATION_FAILED => "listing the cases failed; nothing ran",
+        Code::SETUP_ERROR | Code::CARGO_METADATA_FAILED => "nextest could not start; nothing ran",
+        Code::INVALID_FILTERSET => "the filterset is not valid; nothing ran",
+        Code::REQUIRED_VERSION_NOT_MET => {
+            "this cargo-nextest is older than .config/nextest.toml requires"
+        }
+        Code::NO_TESTS_RUN => "no case matched the selection",
+        _ => return None,
+    })
 }
 
 fn dry_run(resolved: &Resolved, plan: Option<&Plan>, cases: &[String], nextest: &Command) {
@@ -428,30 +466,27 @@ fn write_keyed(dir: &Path, stem: &str, ext: &str, bytes: &[u8]) -> Result<PathBu
 /// with `cargo xtask test --archive-file FILE` against a checkout there.
 pub fn archive(file: &Path) -> Result<ExitCode> {
     let root = crate::workspace::root();
-    let status = Command::new(crate::workspace::cargo())
-        .current_dir(&root)
-        .args([
-            "nextest",
-            "archive",
-            "--package",
-            "torch-suite",
-            "--archive-file",
-        ])
+    crate::nextest::ensure(&root)?;
+    let status = nextest_command(&root, &crate::workspace::target_dir(&root)?)
+        .args(["archive", "--package", "torch-suite", "--archive-file"])
         .arg(std::path::absolute(file)?)
         .status()
-        .context("cannot start `cargo nextest archive`; install cargo-nextest")?;
+        .context("cannot start `cargo nextest archive`")?;
     Ok(exit_code(status))
 }
 
 /// Set-up, then the project's own tests (what CI runs).
 pub fn check() -> Result<ExitCode> {
     let root = crate::workspace::root();
+    crate::nextest::ensure(&root)?;
     crate::setup::demo(&root)?;
-    let status = Command::new(crate::workspace::cargo())
-        .current_dir(&root)
-        .args(["nextest", "run", "--workspace", "--profile", "ci"])
+    let status = nextest_command(&root, &crate::workspace::target_dir(&root)?)
+        .args(["run", "--workspace", "--profile", "ci"])
         .status()
-        .context("cannot start `cargo nextest`; install cargo-nextest")?;
+        .context("cannot start `cargo nextest`")?;
+    if let Some(why) = nextest_failure(status) {
+        eprintln!("nextest: {why}");
+    }
     Ok(exit_code(status))
 }
 

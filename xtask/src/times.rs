@@ -31,10 +31,11 @@ type Store = BTreeMap<String, BTreeMap<String, FileTimes>>;
 pub fn run(times: Times) -> Result<()> {
     let Times::Update(args) = times;
     let root = crate::workspace::root();
-    let target = crate::workspace::target_dir(&root);
+    let target = crate::workspace::target_dir(&root)?;
     let run_dir = crate::report::run_dir(&target, args.run.as_deref())?;
     let measured = measured(&crate::report::records(&run_dir)?);
-    let settings = torch_harness::settings::Settings::from_env();
+    let mut settings = torch_harness::settings::Settings::from_env();
+    settings.target_dir = target.clone();
     let expected = crate::plan::load_times(&settings, args.times.as_deref())?.times;
 
     let store_path = target.join("torch-harness/test-times.json");

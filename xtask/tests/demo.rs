@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{check, clean, recorded, workspace};
+use common::{check, clean, kept, nextest_list, recorded, workspace};
 use std::path::PathBuf;
 use std::process::Command;
 use torch_harness::discover::cpp;
@@ -64,17 +64,14 @@ fn the_demo_has_cpp_cases_whenever_googletest_is_installed() {
         }
     } else {
         assert!(cpp.is_empty(), "{cpp:?}");
-        let mut list = clean(Command::new(env!("CARGO")));
-        list.args([
-            "nextest",
-            "list",
-            "--package",
-            "torch-suite",
-            "--run-ignored",
-            "only",
-        ]);
-        let out = String::from_utf8_lossy(&list.output().unwrap().stdout).into_owned();
-        assert!(out.contains("c10_typed_test::NOT_BUILT"), "{out}");
+        let listed = kept(&nextest_list(&["--run-ignored", "only"]));
+        assert!(
+            listed.contains(&(
+                "torch-suite::cpp".to_string(),
+                "c10_typed_test::NOT_BUILT".to_string()
+            )),
+            "{listed:?}"
+        );
     }
 }
 

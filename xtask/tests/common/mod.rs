@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+use nextest_metadata::{ListCommand, TestListSummary};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -58,4 +59,42 @@ pub fn recorded(out: &Path) -> Vec<String> {
         .unwrap_or_default();
     cases.sort();
     cases
+}
+
+/// `cargo nextest list --message-format json --package torch-suite <args>`, read with
+/// nextest-metadata.
+pub fn nextest_list(args: &[&str]) -> TestListSummary {
+    let mut list = ListCommand::new();
+    list.cargo_path(env!("CARGO"))
+        .add_args(["--package", "torch-suite"])
+        .add_args(args.iter().copied());
+    let json = ok(clean(list.cargo_command()).output().unwrap());
+    TestListSummary::parse_json(json).unwrap()
+}
+
+/// The cases a listing's filters keep, with the binary each is in (`torch-suite::cpp`).
+pub fn kept(list: &TestListSummary) -> Vec<(String, String)> {
+    list.rust_suites
+        .iter()
+        .flat_map(|(binary, suite)| {
+            suite
+                .test_cases
+                .iter()
+                .filter(|(_, case)| case.filter_match.is_match())
+                .map(move |(name, _)| (binary.to_string(), name.to_string()))
+        })
+        .collect()
+}
+
+/// Every case of a listing, kept by its filters or not.
+pub fn listed(list: &TestListSummary) -> Vec<(String, String)> {
+    list.rust_suites
+        .iter()
+        .flat_map(|(binary, suite)| {
+            suite
+                .test_cases
+                .keys()
+                .map(move |name| (binary.to_string(), name.to_string()))
+        })
+        .collect()
 }
