@@ -194,6 +194,10 @@ fn install(root: &Path, wanted: &Wanted, log: &Path) -> Result<()> {
             if let Some(krate) = line.trim_start().strip_prefix("Compiling ") {
                 compiled += 1;
                 bar.set_message(format!("{what}: {compiled} crates compiled, now {krate}"));
+                // Without a terminal (CI logs) the bar is hidden: a line now and then.
+                if bar.is_hidden() && compiled % 50 == 0 {
+                    eprintln!("{what}: {compiled} crates compiled");
+                }
             }
         }
     }

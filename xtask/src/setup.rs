@@ -65,7 +65,7 @@ pub fn venv(root: &Path, under_target: &str, requirements: &Path, what: &str) ->
 }
 
 /// What to run on Debian or Ubuntu for the demo's C++ tests.
-pub const GTEST_INSTALL: &str = "sudo apt-get install -y libgtest-dev pkg-config g++";
+const GTEST_INSTALL: &str = "sudo apt-get install -y libgtest-dev pkg-config g++";
 
 /// Builds the demo's gtest binaries (`demo/csrc/*.cpp` → `demo/build/bin/`) against the
 /// system's GoogleTest. Returns why not, when a tool is missing: the C++ cases are then
