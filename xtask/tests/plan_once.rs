@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{clean, ok, recorded};
+use common::{clean, kept, nextest_list_with, ok, recorded};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -219,16 +219,15 @@ fn plain_nextest_lists_the_shard_that_torch_harness_plan_and_shard_name() {
     let plan_path = scratch.path().join("plan.json");
     let plan = write_plan(&plan_path, &[]);
     for shard in [1, 2] {
-        let listed = ok(clean(Command::new(env!("CARGO")))
-            .args(["nextest", "list", "--package", "torch-suite"])
-            .env("TORCH_HARNESS_PLAN", &plan_path)
-            .env("TORCH_HARNESS_SHARD", format!("{shard}/2"))
-            .output()
-            .unwrap());
-        let cases: BTreeSet<String> = listed
-            .lines()
-            .filter_map(|l| l.split_once(' ').map(|(_, case)| case.to_string()))
-            .collect();
+        let shard_name = format!("{shard}/2");
+        let listed = nextest_list_with(
+            &[],
+            &[
+                ("TORCH_HARNESS_PLAN", plan_path.as_os_str()),
+                ("TORCH_HARNESS_SHARD", shard_name.as_ref()),
+            ],
+        );
+        let cases: BTreeSet<String> = kept(&listed).into_iter().map(|(_, case)| case).collect();
         let planned: BTreeSet<String> = shard_cases(&plan, shard).into_iter().collect();
         assert_eq!(cases, planned, "shard {shard}");
     }

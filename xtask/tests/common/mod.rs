@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 use nextest_metadata::{ListCommand, TestListSummary};
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -64,12 +65,18 @@ pub fn recorded(out: &Path) -> Vec<String> {
 /// `cargo nextest list --message-format json --package torch-suite <args>`, read with
 /// nextest-metadata.
 pub fn nextest_list(args: &[&str]) -> TestListSummary {
+    nextest_list_with(args, &[])
+}
+
+/// The same, with these variables set for the harness's list phase.
+pub fn nextest_list_with(args: &[&str], vars: &[(&str, &OsStr)]) -> TestListSummary {
     let mut list = ListCommand::new();
     list.cargo_path(env!("CARGO"))
         .add_args(["--package", "torch-suite"])
         .add_args(args.iter().copied());
-    let json = ok(clean(list.cargo_command()).output().unwrap());
-    TestListSummary::parse_json(json).unwrap()
+    let mut cmd = clean(list.cargo_command());
+    cmd.envs(vars.iter().copied());
+    TestListSummary::parse_json(ok(cmd.output().unwrap())).unwrap()
 }
 
 /// The cases a listing's filters keep, with the binary each is in (`torch-suite::cpp`).
