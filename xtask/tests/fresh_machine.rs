@@ -244,7 +244,11 @@ fn a_target_dir_set_in_cargo_config_is_where_xtask_writes() {
     let path = std::env::var_os("PATH").unwrap();
     let path: Vec<PathBuf> = std::env::split_paths(&path).collect();
     let path: Vec<&Path> = path.iter().map(PathBuf::as_path).collect();
+    // Under `cargo xtask check` the outer run passes its own CARGO_TARGET_DIR, which
+    // cargo ranks above any config file.
     let out = xtask(&["test", "--dry-run"], &path, home.path())
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("CARGO_BUILD_TARGET_DIR")
         .output()
         .unwrap();
     check(&out);
