@@ -4,18 +4,21 @@
 //! A case's path, in module order:
 //! - [`settings`]: where the checkout, its policy and the outputs are (environment).
 //! - [`policy`]: the checkout's test manifests (blocklists, serial files, timeouts).
+//! - [`lists`]: PyTorch's disabled and slow test lists for a CI-mode run, resolved once.
 //! - [`discover`]: which cases a checkout has (Python files, distributed configs, gtest
 //!   suites), for this platform and Python environment.
 //! - [`case`]: a case and its name, parsed back from `--exact`.
 //! - [`plan`]: which files a run selects, their times, and time-balanced shards.
 //! - [`run`]: the libtest contract nextest calls; builds trials and runs each kind.
-//! - [`launch`]: the command for a case, its processes, devices, ports and reruns.
+//! - [`launch`]: the command for a case, its processes, devices, ports and reruns;
+//!   coverage and the memory-leak check's one case at a time.
 //! - [`report`]: the verdict, the per-attempt record, JUnit and expected failures.
 //! - [`util`]: atomic file writes and the stable hash.
 
 pub mod case;
 pub mod discover;
 pub mod launch;
+pub mod lists;
 pub mod plan;
 pub mod policy;
 pub mod report;

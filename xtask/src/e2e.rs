@@ -206,6 +206,9 @@ pub fn run() -> Result<()> {
         format!("no process of the hung case is left ({left:?})"),
     );
 
+    // 5. Disabled and slow lists in CI mode, served from a loopback server.
+    crate::e2e_lists::check(&lane, &mut check)?;
+
     if !failures.is_empty() {
         bail!("{} checks failed: {}", failures.len(), failures.join("; "));
     }
@@ -216,20 +219,22 @@ pub fn run() -> Result<()> {
     Ok(())
 }
 
-struct Lane {
+pub(crate) struct Lane {
     checkout: PathBuf,
     python: PathBuf,
     out: PathBuf,
 }
 
-struct LaneRun {
-    dir: PathBuf,
-    passed: bool,
+pub(crate) struct LaneRun {
+    pub(crate) dir: PathBuf,
+    pub(crate) passed: bool,
+    /// What `cargo xtask test` printed.
+    pub(crate) log: PathBuf,
 }
 
 impl Lane {
     /// `cargo xtask test <args>` on the checkout with the torch interpreter.
-    fn run(&self, name: &str, args: &[&str], vars: &[(&str, &str)]) -> Result<LaneRun> {
+    pub(crate) fn run(&self, name: &str, args: &[&str], vars: &[(&str, &str)]) -> Result<LaneRun> {
         let dir = self.out.join(name);
         let log = self.out.join(format!("{name}.log"));
         std::fs::create_dir_all(&self.out)?;
@@ -242,6 +247,12 @@ impl Lane {
             .env("PYTHON", &self.python)
             .env("TORCH_HARNESS_OUT", &dir)
             .env_remove("TEST_CONFIG")
+            // CI mode and the lists only where a step asks for them.
+            .env_remove("CI")
+            .env_remove(torch_harness::lists::var::DISABLED)
+            .env_remove(torch_harness::lists::var::SLOW)
+            .env_remove(torch_harness::lists::var::REENABLED)
+            .env_remove(torch_harness::lists::var::RERUN_DISABLED)
             .envs(vars.iter().copied());
         // Into std's Command to stream both outputs, interleaved, into the log as it runs.
         let status = Command::from(cmd)
@@ -252,18 +263,19 @@ impl Lane {
         Ok(LaneRun {
             dir,
             passed: status.success(),
+            log,
         })
     }
 }
 
-fn find<'a>(records: &'a [Record], case: &str) -> Result<&'a Record> {
+pub(crate) fn find<'a>(records: &'a [Record], case: &str) -> Result<&'a Record> {
     records
         .iter()
         .find(|r| r.case == case)
         .with_context(|| format!("no record for {case}"))
 }
 
-fn tests(record: &Record) -> Result<Vec<junit::TestCase>> {
+pub(crate) fn tests(record: &Record) -> Result<Vec<junit::TestCase>> {
     let mut all = Vec::new();
     for report in &record.reports {
         all.extend(junit::read(report)?);

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use torch_harness::report::junit::{self, Outcome};
 use torch_harness::report::record::{RECORD_FILE, Record};
+use torch_harness::report::verdict::Verdict;
 
 mod timeline;
 mod union;
@@ -88,6 +89,12 @@ pub struct Report {
     pub junit_mismatches: Vec<String>,
     /// Reports that could not be read.
     pub unreadable: Vec<String>,
+    /// The run's disabled and slow lists: where they came from, and their warnings.
+    pub lists: Option<torch_harness::lists::Imported>,
+    /// In rerun-disabled-tests mode: how each disabled test did.
+    pub rerun_disabled: Option<crate::reenable::Rerun>,
+    /// Under --coverage: the combined report's TOTAL line and where it is.
+    pub coverage: Option<String>,
 }
 
 pub fn run(args: ReportArgs) -> Result<ExitCode> {
@@ -295,16 +302,35 @@ pub fn build(run_dir: &Path, junit_path: Option<&Path>) -> Result<Report> {
             .iter()
             .flat_map(|r| r.flaky_tests.iter().map(|t| (r.case.clone(), t.clone())))
             .collect(),
-        failed_cases: records
-            .iter()
-            .filter(|r| !r.verdict.is_pass())
-            .map(line)
-            .collect(),
+        failed_cases: records.iter().filter(|r| !passed(r)).map(line).collect(),
         slowest_cases: slowest.into_iter().take(10).map(line).collect(),
         missing_records,
         junit_mismatches,
         unreadable,
+        lists: torch_harness::lists::read_resolved(run_dir),
+        rerun_disabled: crate::reenable::summarise(&records),
+        coverage: coverage(run_dir),
     })
+}
+
+/// A run under coverage: its data combined (again, if xtask already did; nothing is
+/// lost), so a plain `cargo nextest run` gets its one report here.
+fn coverage(run_dir: &Path) -> Option<String> {
+    if !torch_harness::launch::coverage::data_dir(run_dir).is_dir() {
+        return None;
+    }
+    Some(
+        match torch_harness::launch::coverage::combine(run_dir, None) {
+            Ok(c) => format!("{} (report: {})", c.total, c.report.display()),
+            Err(e) => format!("not combined: {e}"),
+        },
+    )
+}
+
+/// How nextest saw the case: a rerun of the disabled tests passes although disabled
+/// tests failed again, as run_test.py's does.
+fn passed(r: &Record) -> bool {
+    r.verdict.is_pass() || (r.rerun_disabled && matches!(r.verdict, Verdict::Failed { .. }))
 }
 
 /// Compares nextest's JUnit for this run (matched by its run id) with the records:
@@ -331,7 +357,7 @@ fn check_junit(path: &Path, run: &str, records: &[Record]) -> Result<(Vec<String
             None => missing.push(case.name.clone()),
             Some(record) => {
                 let junit_passed = case.outcome == Outcome::Passed;
-                if junit_passed != record.verdict.is_pass() {
+                if junit_passed != passed(record) {
                     mismatched.push(format!(
                         "{}: nextest says {}, the record says {}",
                         case.name,
@@ -386,6 +412,20 @@ fn print_human(r: &Report) {
         for (case, test) in &r.flaky_tests {
             println!("  {case}: {test}");
         }
+    }
+    if let Some(lists) = &r.lists {
+        for line in &lists.summary {
+            println!("{line}");
+        }
+        for line in &lists.warnings {
+            println!("LISTS WARNING: {line}");
+        }
+    }
+    if let Some(rerun) = &r.rerun_disabled {
+        crate::reenable::print(rerun);
+    }
+    if let Some(coverage) = &r.coverage {
+        println!("coverage: {coverage}");
     }
     println!("slowest cases:");
     for c in r.slowest_cases.iter().take(5) {

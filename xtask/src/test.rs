@@ -54,6 +54,15 @@ pub struct TestArgs {
     /// Keep running after a failing case (and, inside a case, after a failing test).
     #[arg(long, alias = "keep-going")]
     continue_through_error: bool,
+    /// run_test.py's rerun-disabled-tests mode: only the disabled tests run, each many
+    /// times (pytest-flakefinder); `cargo xtask report` then lists those that passed
+    /// every time. Same as PYTORCH_TEST_RERUN_DISABLED_TESTS=1.
+    #[arg(long)]
+    rerun_disabled_tests: bool,
+    /// Run the Python tests under `coverage run --parallel-mode --source=torch` and
+    /// combine the run's data into one report at the end (PYTORCH_COLLECT_COVERAGE=1).
+    #[arg(long)]
+    coverage: bool,
     /// Print the selection, its filterset, the plan and the nextest command; run nothing.
     #[arg(long)]
     dry_run: bool,
@@ -183,7 +192,10 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
     let devices = Devices::from_env()?;
     nextest.env(DEVICES_VAR, devices.to_string());
     if !user_threads {
+        let config = torch_harness::plan::test_config::TestConfig::from_env();
         let threads = match devices.slots() {
+            // run_test.py's NUM_PROCS is 1 under the memory-leak check, GPUs or not.
+            _ if torch_harness::launch::mem_leak::enabled(&config) => 1,
             0 => args
                 .plan
                 .threads
@@ -208,6 +220,13 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
         nextest.env("PYTORCH_TEST_WITH_INDUCTOR", "1");
     }
     nextest.args(&args.nextest_args);
+    if args.rerun_disabled_tests {
+        nextest.env(torch_harness::lists::var::RERUN_DISABLED, "1");
+    }
+    if args.coverage {
+        nextest.env(torch_harness::launch::coverage::VAR, "1");
+    }
+    let coverage = args.coverage || torch_harness::launch::coverage::enabled();
 
     if let Some(chosen) = &chosen {
         if args.dry_run {
@@ -262,6 +281,7 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
             resolved.settings.root.display()
         );
     }
+    crate::lists::prepare(&mut nextest, &resolved.settings, args.rerun_disabled_tests)?;
     let started = SystemTime::now();
     let status = nextest.status().context("cannot start `cargo nextest`")?;
     if let Some(why) = nextest_failure(status) {
@@ -277,11 +297,31 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
     if fresh(&junit) {
         eprintln!("JUnit: {}", junit.display());
     }
-    if let Some(run) = crate::report::run_dir(&target, None)
-        .ok()
-        .filter(|dir| fresh(dir))
-    {
+    // The run's folder: TORCH_HARNESS_OUT, else the newest, if this invocation wrote it.
+    let run = match std::env::var_os(var::OUT).filter(|o| !o.is_empty()) {
+        Some(_) => Some(resolved.settings.out_dir.clone()),
+        None => crate::report::run_dir(&target, None)
+            .ok()
+            .filter(|dir| fresh(dir)),
+    };
+    if let Some(run) = &run {
         eprintln!("logs and reports: {}", run.display());
+    }
+    if coverage {
+        match run
+            .as_deref()
+            .map(|dir| torch_harness::launch::coverage::combine(dir, None))
+        {
+            Some(Ok(c)) => eprintln!(
+                "coverage: {} data files combined into {}; {}; report: {}",
+                c.parts,
+                c.data.display(),
+                c.total,
+                c.report.display()
+            ),
+            Some(Err(e)) => eprintln!("warning: coverage: {e}"),
+            None => eprintln!("warning: coverage: cannot tell which folder this run wrote"),
+        }
     }
     Ok(exit_code(status))
 }

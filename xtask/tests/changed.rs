@@ -61,6 +61,7 @@ fn failed_record(out: &Path, case: &str) {
         plan: None,
         span: None,
         waited_seconds: 0.0,
+        rerun_disabled: false,
     }
     .write(&folder)
     .unwrap();

@@ -44,6 +44,7 @@ fn record(run: &Path, case: &str, start: f64, end: f64, slot: u32, verdict: Verd
             ended_at: t0 + end,
             slot: Some(slot),
         }),
+        rerun_disabled: false,
     }
     .write(&folder)
     .unwrap();

@@ -29,6 +29,7 @@ fn record(dir: &Path, case: &str, key: &str, seconds: f64) {
         repro: String::new(),
         plan: None,
         span: None,
+        rerun_disabled: false,
     }
     .write(&folder)
     .unwrap();

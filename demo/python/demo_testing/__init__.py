@@ -2,7 +2,8 @@
 
 It speaks the part of common_utils' command line that PyTorch's runner relies on
 (--use-pytest, --save-xml, --subprocess, --import-slow-tests,
---import-disabled-tests, --pytest-single-test) and writes reports where
+--import-disabled-tests, --rerun-disabled-tests, --pytest-single-test), skips the
+tests those lists name as common_utils does, and writes reports where
 common_utils writes them: <save-xml>/<dotted file>/, with python-unittest turned
 into python-pytest in pytest mode. Everything else is left to pytest and
 test/conftest.py, as in PyTorch.
@@ -45,6 +46,92 @@ def serialTest(condition=True):
     return decorator
 
 
+# The lists --import-slow-tests and --import-disabled-tests name, loaded by run_tests.
+_SLOW = {}
+_DISABLED = {}
+_RERUN_DISABLED = False
+
+
+def _on(name):
+    return os.environ.get(name) == "1"
+
+
+def _platform_holds(name):
+    """common_utils' platform names; None for a name it does not know."""
+    dynamo = any(_on(f"PYTORCH_TEST_WITH_{x}") for x in ("DYNAMO", "INDUCTOR", "AOT_EAGER"))
+    known = {
+        "linux": sys.platform.startswith("linux"),
+        "mac": sys.platform == "darwin",
+        "macos": sys.platform == "darwin",
+        "win": sys.platform == "win32",
+        "windows": sys.platform == "win32",
+        "rocm": _on("PYTORCH_TEST_WITH_ROCM"),
+        "xpu": False,
+        "asan": _on("PYTORCH_TEST_WITH_ASAN"),
+        "dynamo": dynamo,
+        "dynamo_wrapped": dynamo,
+        "inductor": _on("PYTORCH_TEST_WITH_INDUCTOR"),
+        "slow": _on("PYTORCH_TEST_WITH_SLOW"),
+    }
+    return known.get(name)
+
+
+def _names(key, cls, method):
+    """Whether a list key `method (module.Class)` names this test; a key's class
+    also covers the classes named after it (TestFoo covers TestFooCPU)."""
+    parts = key.split()
+    if len(parts) < 2:
+        return False
+    return parts[0] == method and cls.startswith(parts[1].strip("()").split(".")[-1])
+
+
+def _check_lists(test):
+    cls, method = type(test).__name__, test._testMethodName
+    if any(_names(k, cls, method) for k in _SLOW) and not _on("PYTORCH_TEST_WITH_SLOW"):
+        raise unittest.SkipTest("test is slow; run with PYTORCH_TEST_WITH_SLOW to enable test")
+    disabled = None
+    for key, (url, platforms) in _DISABLED.items():
+        if not _names(key, cls, method):
+            continue
+        known = [p for p in platforms if _platform_holds(p) is not None]
+        if not known or any(_platform_holds(p) for p in known):
+            disabled = (url, known)
+            break
+    if disabled and not _RERUN_DISABLED:
+        url, known = disabled
+        where = "all platform(s)" if not known else "platform(s) " + ", ".join(known)
+        raise unittest.SkipTest(
+            f"Test is disabled because an issue exists disabling it: {url} for {where}. "
+            "If you're seeing this on your local machine and would like to enable this "
+            "test, please make sure CI is not set and you are not using the flag "
+            "--import-disabled-tests."
+        )
+    if not disabled and _RERUN_DISABLED:
+        raise unittest.SkipTest(
+            "Test is enabled but --rerun-disabled-tests verification mode is set, so only "
+            "disabled tests are run"
+        )
+
+
+def _load_lists(args):
+    global _SLOW, _DISABLED, _RERUN_DISABLED
+    import json
+
+    for path, into in ((args.import_slow_tests, "slow"), (args.import_disabled_tests, "disabled")):
+        if not path:
+            continue
+        if not os.path.exists(path):
+            print(f"demo_testing: {into} test file provided but not found: {path}", flush=True)
+            continue
+        with open(path) as f:
+            loaded = json.load(f)
+        if into == "slow":
+            _SLOW = loaded
+        else:
+            _DISABLED = loaded
+    _RERUN_DISABLED = args.rerun_disabled_tests
+
+
 class TestCase(unittest.TestCase):
     """Under PYTORCH_TEST_WITH_DYNAMO/INDUCTOR, applies test/<family>_expected_failures
     and <family>_skips as common_utils does: a listed expected failure that raises is
@@ -52,6 +139,7 @@ class TestCase(unittest.TestCase):
     either way, saying so when it passed."""
 
     def _callTestMethod(self, method):
+        _check_lists(self)
         family = _compiled_family()
         key = f"{type(self).__name__}.{self._testMethodName}"
         if family and _listed(f"{family}_expected_failures", key):
@@ -92,6 +180,7 @@ def _parse(argv):
     parser.add_argument(
         "--import-disabled-tests", nargs="?", const=".pytorch-disabled-tests.json"
     )
+    parser.add_argument("--rerun-disabled-tests", action="store_true")
     parser.add_argument("--pytest-single-test")
     return parser.parse_known_args(argv)
 
@@ -126,6 +215,12 @@ def _run_each_in_subprocess(args, rest):
             cmd.append(f"{cls}.{name}")
         if args.save_xml:
             cmd.append(f"--save-xml={args.save_xml}")
+        for flag, value in (("--import-slow-tests", args.import_slow_tests),
+                            ("--import-disabled-tests", args.import_disabled_tests)):
+            if value:
+                cmd.append(f"{flag}={value}")
+        if args.rerun_disabled_tests:
+            cmd.append("--rerun-disabled-tests")
         cmd += [a for a in rest if not a.startswith(("--sc=", "--scs=", "--rs="))]
         rc = subprocess.call(cmd, timeout=15 * 60)
         if rc != 0:
@@ -138,6 +233,7 @@ def _run_each_in_subprocess(args, rest):
 
 def run_tests():
     args, rest = _parse(sys.argv[1:])
+    _load_lists(args)
     main_file = sys.argv[0]
     if args.subprocess:
         _run_each_in_subprocess(args, rest)

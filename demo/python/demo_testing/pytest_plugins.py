@@ -8,6 +8,8 @@ here (a conftest star-imports this module).
   started; --sc resumes at it, --scs resumes after it, --rs runs only it.
 - --junit-xml-reruns PATH: JUnit XML with a <rerun> element per failed attempt that
   pytest-rerunfailures retried, classname and file as PyTorch's reports have them.
+  A test that runs several times in one session (pytest-flakefinder's copies, which
+  share a node id) gets one <testcase> per run.
 
 With DEMO_TIMELINE=PATH set, every pytest session appends one JSON line to PATH when it
 ends: its case token (TORCH_HARNESS_CASE_TOKEN), pid, when the process started and when
@@ -208,13 +210,21 @@ class _JUnitReruns:
 
     def __init__(self, path):
         self.path = path
+        # (node id, run) -> case; run counts the times the node id started.
         self.cases = {}
+        self.runs = {}
         self.started = time.time()
 
     def _case(self, nodeid):
+        key = (nodeid, self.runs.get(nodeid, 0))
         return self.cases.setdefault(
-            nodeid, {"time": 0.0, "result": None, "reruns": [], "out": []}
+            key, {"time": 0.0, "result": None, "reruns": [], "out": []}
         )
+
+    def pytest_runtest_logstart(self, nodeid, location):
+        # pytest-rerunfailures starts a test once for all its reruns; each
+        # flakefinder copy starts on its own.
+        self.runs[nodeid] = self.runs.get(nodeid, -1) + 1
 
     @staticmethod
     def _message(report):
@@ -253,7 +263,7 @@ class _JUnitReruns:
     def write(self):
         counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
         suite = ET.Element("testsuite", name="pytest")
-        for nodeid, case in self.cases.items():
+        for (nodeid, _), case in self.cases.items():
             path, _, rest = nodeid.partition("::")
             classname, _, name = rest.rpartition("::")
             if path.startswith("test/"):

@@ -2,7 +2,9 @@
 //! §5.2), without starting anything: program, arguments, working directory, environment
 //! and where the attempt's log and reports go. The submodules start and watch it.
 
+pub mod coverage;
 pub mod devices;
+pub mod mem_leak;
 pub mod process;
 pub mod rendezvous;
 pub mod run_lock;
@@ -12,6 +14,7 @@ pub mod stepcurrent;
 use crate::case::{ClassFilter, CppCase, DistributedCase, InitMethod, PythonCase};
 use crate::discover::distributed::BackendSetup;
 use crate::launch::rendezvous::{MASTER_ADDR, Rendezvous};
+use crate::lists::Imported;
 use crate::plan::test_config::TestConfig;
 use crate::policy::{Handler, Policy};
 use crate::settings::Settings;
@@ -63,8 +66,13 @@ pub enum LaunchError {
 #[derive(Debug, Clone)]
 pub struct RunContext {
     pub mode: Mode,
-    /// `CI` is set (PyTorch's IS_CI): import slow and disabled test lists.
-    pub ci: bool,
+    /// The run's disabled and slow test lists (`CI` set, as PyTorch's IS_CI, or asked
+    /// for by variable).
+    pub lists: Imported,
+    /// run_test.py's rerun-disabled-tests mode: only disabled tests, many times each.
+    pub rerun_disabled: bool,
+    /// Under `coverage run --parallel-mode --source=torch` (PYTORCH_COLLECT_COVERAGE).
+    pub coverage: bool,
     /// nextest's attempt number (1 on the first try).
     pub attempt: u32,
     pub config: TestConfig,
@@ -82,7 +90,14 @@ impl Launch {
         let name = case.name();
         let module = case.module.as_str();
         let dir = attempt_dir(&settings.out_dir, &name, ctx.attempt);
-        let mut args = vec!["-bb".to_string(), format!("{module}.py")];
+        let coverage = ctx
+            .coverage
+            .then(|| crate::launch::coverage::wrap(&settings.out_dir));
+        let mut args = match &coverage {
+            Some((wrapper, _)) => wrapper.clone(),
+            None => vec!["-bb".to_string()],
+        };
+        args.push(format!("{module}.py"));
         if let Mode::Pytest { .. } = ctx.mode {
             let piece = case.piece.map_or((1, 1), |p| (p.index, p.count));
             args.push(format!("--shard-id={}", piece.0));
@@ -124,16 +139,31 @@ impl Launch {
             if let Some(expr) = k {
                 args.extend(["-k".to_string(), expr]);
             }
-            // In-file reruns hide distributed failures (pytorch#162978), and some files
-            // must never rerun at all.
-            args.push("-x".into());
-            if reruns && !policy.skips_pytest_retries(module) {
+            if ctx.rerun_disabled {
+                // Every disabled test many times, to tell a fixed one from a flaky one;
+                // fewer for slow distributed and ASAN runs (run_test.py's counts).
+                let slow = module.contains("distributed")
+                    || std::env::var("PYTORCH_TEST_WITH_ASAN").is_ok_and(|v| v == "1");
+                args.push("--flake-finder".into());
+                args.push(format!("--flake-runs={}", if slow { 15 } else { 50 }));
+            } else {
+                // In-file reruns hide distributed failures (pytorch#162978), and some
+                // files must never rerun at all.
+                args.push("-x".into());
+            }
+            if reruns && !ctx.rerun_disabled && !policy.skips_pytest_retries(module) {
                 let count = if module.contains("distributed") { 0 } else { 2 };
                 args.push(format!("--reruns={count}"));
             }
         }
-        if ctx.ci {
-            args.extend(["--import-slow-tests", "--import-disabled-tests"].map(String::from));
+        if let Some(slow) = &ctx.lists.slow {
+            args.push(format!("--import-slow-tests={}", slow.display()));
+        }
+        if let Some(disabled) = &ctx.lists.disabled {
+            args.push(format!("--import-disabled-tests={}", disabled.display()));
+        }
+        if ctx.rerun_disabled {
+            args.push("--rerun-disabled-tests".into());
         }
         // common_utils puts reports under <dir>/<dotted module>/, with python-unittest
         // turned into python-pytest in pytest mode: PyTorch's test-reports layout, kept
@@ -159,6 +189,9 @@ impl Launch {
                 .into_iter()
                 .map(|(k, v)| (k.to_string(), v.to_string())),
         );
+        if let Some((_, file)) = coverage {
+            env.push(file);
+        }
         // Unbuffered, so a crash loses no output and the log streams as it happens.
         env.push(("PYTHONUNBUFFERED".into(), "1".into()));
         Ok(Launch {
@@ -340,9 +373,16 @@ mod tests {
 
     fn launch(name: &str, mode: Mode, ci: bool) -> Launch {
         let (settings, policy) = fixture();
+        let lists = Imported {
+            disabled: Some("/run/lists/disabled-tests.json".into()),
+            slow: Some("/run/lists/slow-tests.json".into()),
+            ..Imported::default()
+        };
         let ctx = RunContext {
             mode,
-            ci,
+            lists: if ci { lists } else { Imported::default() },
+            rerun_disabled: false,
+            coverage: false,
             attempt: 1,
             config: TestConfig::default(),
             pytest_k: None,
@@ -369,8 +409,8 @@ mod tests {
                 "--use-pytest",
                 "-x",
                 "--reruns=2",
-                "--import-slow-tests",
-                "--import-disabled-tests",
+                "--import-slow-tests=/run/lists/slow-tests.json",
+                "--import-disabled-tests=/run/lists/disabled-tests.json",
                 "--save-xml=/ws/target/torch-harness/runs/run1/nn.test_pooling/attempt-1/test-reports/python-unittest",
             ]
         );
@@ -430,7 +470,9 @@ mod tests {
         let (settings, policy) = fixture();
         let ctx = RunContext {
             mode: Mode::Pytest { reruns: true },
-            ci: false,
+            lists: Imported::default(),
+            rerun_disabled: false,
+            coverage: false,
             attempt: 1,
             config: TestConfig {
                 name: "dynamo_wrapped".into(),
@@ -468,7 +510,9 @@ mod tests {
         let (settings, policy) = fixture();
         let ctx = RunContext {
             mode: pytest,
-            ci: false,
+            lists: Imported::default(),
+            rerun_disabled: false,
+            coverage: false,
             attempt: 1,
             config: TestConfig::default(),
             pytest_k: Some("add or sub".into()),
@@ -491,6 +535,96 @@ mod tests {
         let case = PythonCase::parse("test_nn::except=TestConv").unwrap();
         let err = Launch::python(&case, &settings, &policy, &ctx).unwrap_err();
         assert!(err.to_string().contains("needs pytest mode"), "{err}");
+    }
+
+    #[test]
+    fn rerun_disabled_mode_runs_each_test_many_times_without_reruns() {
+        let (settings, policy) = fixture();
+        let ctx = |rerun_disabled| RunContext {
+            mode: Mode::Pytest { reruns: true },
+            lists: Imported {
+                disabled: Some("/run/lists/disabled-tests.json".into()),
+                ..Imported::default()
+            },
+            rerun_disabled,
+            coverage: false,
+            attempt: 1,
+            config: TestConfig::default(),
+            pytest_k: None,
+        };
+        let args = |name: &str| {
+            Launch::python(
+                &PythonCase::parse(name).unwrap(),
+                &settings,
+                &policy,
+                &ctx(true),
+            )
+            .unwrap()
+            .args
+        };
+        let nn = args("test_nn");
+        let tail: Vec<&str> = nn[nn.len() - 5..].iter().map(String::as_str).collect();
+        assert_eq!(
+            tail,
+            [
+                "--flake-finder",
+                "--flake-runs=50",
+                "--import-disabled-tests=/run/lists/disabled-tests.json",
+                "--rerun-disabled-tests",
+                "--save-xml=/ws/target/torch-harness/runs/run1/test_nn/attempt-1/test-reports/python-unittest",
+            ]
+        );
+        assert!(!nn.iter().any(|a| a == "-x" || a.starts_with("--reruns")));
+        assert!(args("distributed::test_store").contains(&"--flake-runs=15".to_string()));
+        let normal = Launch::python(
+            &PythonCase::parse("test_nn").unwrap(),
+            &settings,
+            &policy,
+            &ctx(false),
+        )
+        .unwrap();
+        assert!(
+            !normal
+                .args
+                .iter()
+                .any(|a| a.contains("flake") || a == "--rerun-disabled-tests")
+        );
+    }
+
+    #[test]
+    fn coverage_runs_the_file_under_coverage_with_its_data_in_the_run_folder() {
+        let (settings, policy) = fixture();
+        let ctx = RunContext {
+            mode: Mode::Unittest,
+            lists: Imported::default(),
+            rerun_disabled: false,
+            coverage: true,
+            attempt: 1,
+            config: TestConfig::default(),
+            pytest_k: None,
+        };
+        let l = Launch::python(
+            &PythonCase::parse("test_nn").unwrap(),
+            &settings,
+            &policy,
+            &ctx,
+        )
+        .unwrap();
+        assert_eq!(
+            l.args[..6],
+            [
+                "-m",
+                "coverage",
+                "run",
+                "--parallel-mode",
+                "--source=torch",
+                "test_nn.py"
+            ]
+        );
+        assert!(l.env.contains(&(
+            "COVERAGE_FILE".into(),
+            "/ws/target/torch-harness/runs/run1/coverage/.coverage".into()
+        )));
     }
 
     #[test]
@@ -522,7 +656,9 @@ mod tests {
         let (settings, policy) = fixture();
         let ctx = RunContext {
             mode: Mode::Unittest,
-            ci: false,
+            lists: Imported::default(),
+            rerun_disabled: false,
+            coverage: false,
             attempt: 1,
             config: TestConfig::default(),
             pytest_k: None,

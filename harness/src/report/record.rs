@@ -44,6 +44,9 @@ pub struct Record {
     /// When the attempt ran and on which worker slot, for the run's timeline.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub span: Option<Span>,
+    /// Ran in rerun-disabled-tests mode: its reports hold many runs of each disabled test.
+    #[serde(default)]
+    pub rerun_disabled: bool,
 }
 
 /// An attempt's place in time: seconds since the Unix epoch, so the attempts of one

@@ -17,7 +17,9 @@ pub(super) fn run(cx: &Context, case: &CppCase) -> Result<(), Failed> {
     let dir = cpp::tests_dir(&settings.root, &cx.policy);
     let ctx = RunContext {
         mode: Mode::Unittest,
-        ci: false,
+        lists: Default::default(),
+        rerun_disabled: false,
+        coverage: false,
         attempt: std::env::var("NEXTEST_ATTEMPT")
             .ok()
             .and_then(|a| a.parse().ok())

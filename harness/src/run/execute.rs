@@ -7,7 +7,7 @@ use super::phases::run_phases;
 use super::{Context, failure};
 use crate::launch::process::Limits;
 use crate::launch::serial_tests::Phase;
-use crate::launch::{self, Launch, RunContext, stepcurrent};
+use crate::launch::{self, Launch, RunContext, mem_leak, stepcurrent};
 use crate::report::record::{self, Record};
 use crate::report::verdict::Verdict;
 use libtest_mimic::Failed;
@@ -35,6 +35,18 @@ pub(super) fn execute(cx: &Context, ctx: &RunContext, attempt: Attempt<'_>) -> R
     let name = &launch.case;
     let fail = |what: String| failure(name, what);
     refuse_retry_of_a_real_failure(cx, ctx, name).map_err(fail)?;
+    // One case at a time on the machine under the CUDA memory-leak check.
+    let _alone = if mem_leak::enabled(&ctx.config) {
+        let locks = cx.settings.target_dir.join("torch-harness/locks");
+        Some(mem_leak::hold(&locks).map_err(|e| {
+            fail(format!(
+                "cannot take the one-case-at-a-time lock in {}: {e}",
+                locks.display()
+            ))
+        })?)
+    } else {
+        None
+    };
     // A leftover folder from an earlier run with the same output folder is replaced.
     let _ = std::fs::remove_dir_all(&launch.dir);
     let options = stepcurrent::Options {
@@ -82,6 +94,7 @@ pub(super) fn execute(cx: &Context, ctx: &RunContext, attempt: Attempt<'_>) -> R
         repro: repro(cx, name),
         plan: crate::plan::document::mark_from_env(),
         span: Some(span),
+        rerun_disabled: ctx.rerun_disabled,
     };
     if let Err(e) = record.write(&launch.dir) {
         eprintln!("torch-harness: cannot write the record of {name}: {e}");
@@ -93,6 +106,12 @@ pub(super) fn execute(cx: &Context, ctx: &RunContext, attempt: Attempt<'_>) -> R
             Ok(())
         }
         v if v.is_pass() && !matches!(v, Verdict::Flaky { .. }) => Ok(()),
+        // As run_test.py, a disabled test that still fails does not fail a rerun of the
+        // disabled tests: the run is there to find the ones that pass (the report).
+        Verdict::Failed { .. } if ctx.rerun_disabled => {
+            eprintln!("torch-harness: {name}: disabled tests failed again (see the report)");
+            Ok(())
+        }
         v => {
             let failed: Vec<String> = record
                 .failed_tests

@@ -5,7 +5,8 @@ use super::execute::{Attempt, execute};
 use super::{Context, failure};
 use crate::case::PythonCase;
 use crate::discover::probe;
-use crate::launch::{Launch, Mode, RunContext, serial_tests};
+use crate::launch::{Launch, Mode, RunContext, coverage, serial_tests};
+use crate::lists;
 use crate::plan::Plan as ShardPlan;
 use crate::plan::test_config::TestConfig;
 use crate::settings::{Settings, var};
@@ -29,6 +30,7 @@ pub(super) fn run(cx: &Context, case: &PythonCase) -> Result<(), Failed> {
     // No reruns in unittest mode, under --subprocess, for distributed files, or where
     // the policy forbids them (run_test.py's should_retry and PYTEST_SKIP_RETRIES).
     let retries = matches!(ctx.mode, Mode::Pytest { .. })
+        && !ctx.rerun_disabled
         && !module.contains("distributed")
         && !cx.policy.skips_pytest_retries(module)
         && cx.policy.handler(module) != Some(crate::policy::Handler::Subprocess);
@@ -44,16 +46,25 @@ pub(super) fn run(cx: &Context, case: &PythonCase) -> Result<(), Failed> {
     execute(cx, &ctx, attempt)
 }
 
-/// What shapes this attempt: test mode, CI, attempt number, test config, `-k`.
+/// What shapes this attempt: test mode, the run's lists and modes, attempt number,
+/// test config, `-k`.
 pub(super) fn run_context(settings: &Settings) -> Result<RunContext, probe::ProbeError> {
+    let config = TestConfig::from_env();
+    let (inputs, lists) = lists::for_this_run(settings, &config);
+    let coverage = coverage::enabled();
+    if coverage {
+        coverage::note_python(&settings.out_dir, &settings.python);
+    }
     Ok(RunContext {
         mode: python_mode(settings)?,
-        ci: std::env::var_os("CI").is_some_and(|v| !v.is_empty()),
+        lists,
+        rerun_disabled: inputs.rerun_disabled,
+        coverage,
         attempt: std::env::var("NEXTEST_ATTEMPT")
             .ok()
             .and_then(|a| a.parse().ok())
             .unwrap_or(1),
-        config: TestConfig::from_env(),
+        config,
         pytest_k: std::env::var(var::PYTEST_K).ok().filter(|k| !k.is_empty()),
     })
 }

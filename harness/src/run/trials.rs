@@ -6,6 +6,8 @@ use crate::case::{CppCase, DistributedCase, PythonCase};
 use crate::discover::cpp::{self, DiscoveredCpp};
 use crate::discover::distributed::{self, DiscoveredDistributed};
 use crate::discover::python::{self, Discovered};
+use crate::launch::coverage;
+use crate::lists;
 use crate::settings::var;
 use libtest_mimic::{Failed, Trial};
 use std::sync::Arc;
@@ -182,7 +184,21 @@ fn planned_trials(
 
 fn cpp_trial(cx: &Arc<Context>, found: DiscoveredCpp) -> Trial {
     let cx = Arc::clone(cx);
-    trial(found.case.name(), found.ignored, move || {
+    // run_test.py runs no C++ test when rerunning disabled ones or under coverage.
+    let rerun = std::env::var(lists::var::RERUN_DISABLED).is_ok_and(|v| v == "1");
+    let ignored = found.ignored.or_else(|| {
+        if rerun {
+            Some(format!(
+                "{}=1 reruns disabled Python tests only",
+                lists::var::RERUN_DISABLED
+            ))
+        } else if coverage::enabled() {
+            Some(format!("{} measures Python tests only", coverage::VAR))
+        } else {
+            None
+        }
+    });
+    trial(found.case.name(), ignored, move || {
         super::cpp::run(&cx, &found.case)
     })
 }

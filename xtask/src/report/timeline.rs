@@ -568,6 +568,7 @@ mod tests {
                 ended_at: 1_000.0 + end,
                 slot,
             }),
+            rerun_disabled: false,
         }
     }
 

@@ -256,6 +256,7 @@ mod tests {
                 file: None,
             }),
             span: None,
+            rerun_disabled: false,
         }
     }
 
