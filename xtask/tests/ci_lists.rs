@@ -118,11 +118,6 @@ fn xtask(root: &Path, out: &Path, args: &[&str], vars: &[(&str, &str)]) -> Outpu
             ),
         )
         .env("TORCH_HARNESS_OUT", out)
-        .env_remove("CI")
-        .env_remove("TORCH_HARNESS_DISABLED_TESTS")
-        .env_remove("TORCH_HARNESS_SLOW_TESTS")
-        .env_remove("PYTORCH_TEST_RERUN_DISABLED_TESTS")
-        .env_remove("PYTORCH_COLLECT_COVERAGE")
         .envs(vars.iter().copied());
     cmd.output().unwrap()
 }

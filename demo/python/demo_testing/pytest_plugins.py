@@ -213,6 +213,7 @@ class _JUnitReruns:
         # (node id, run) -> case; run counts the times the node id started.
         self.cases = {}
         self.runs = {}
+        self.rerunning = {}
         self.started = time.time()
 
     def _case(self, nodeid):
@@ -222,9 +223,13 @@ class _JUnitReruns:
         )
 
     def pytest_runtest_logstart(self, nodeid, location):
-        # pytest-rerunfailures starts a test once for all its reruns; each
-        # flakefinder copy starts on its own.
-        self.runs[nodeid] = self.runs.get(nodeid, -1) + 1
+        # A start after a rerun report is the same test's next attempt
+        # (pytest-rerunfailures); any other start of a node id already seen is another
+        # run of it (a flakefinder copy).
+        if nodeid in self.runs and not self.rerunning.get(nodeid):
+            self.runs[nodeid] += 1
+        self.runs.setdefault(nodeid, 0)
+        self.rerunning[nodeid] = False
 
     @staticmethod
     def _message(report):
@@ -241,6 +246,7 @@ class _JUnitReruns:
         if report.capstdout or report.capstderr:
             case["out"].append(report.capstdout + report.capstderr)
         if report.outcome == "rerun":
+            self.rerunning[report.nodeid] = True
             case["reruns"].append((self._message(report), report.longreprtext))
             case["result"] = None
         elif report.failed and case["result"] is None:

@@ -24,6 +24,14 @@ pub fn clean(mut cmd: Command) -> Command {
             "JOB_NAME",
             "TORCH_HARNESS_PLAN",
             "TORCH_HARNESS_SHARD",
+            // CI mode and its lists and run modes only where a test asks for them.
+            "CI",
+            "TORCH_HARNESS_DISABLED_TESTS",
+            "TORCH_HARNESS_SLOW_TESTS",
+            "REENABLED_ISSUES",
+            "PYTORCH_TEST_RERUN_DISABLED_TESTS",
+            "PYTORCH_COLLECT_COVERAGE",
+            "PYTORCH_TEST_CUDA_MEM_LEAK_CHECK",
         ];
         if name.starts_with("NEXTEST") || selection.contains(&name.as_ref()) {
             cmd.env_remove(key);
