@@ -282,20 +282,29 @@ pub fn resolve(
     out
 }
 
+/// How a list's text was had.
+enum Got {
+    File,
+    Url(Origin),
+}
+
 fn read(
     source: &Source,
     cache_dir: &Path,
     fetch: &Fetch,
     check: &dyn Fn(&str) -> Result<(), String>,
-) -> Result<(String, Origin), String> {
+) -> Result<(String, Got), String> {
     match source {
-        Source::Url(url) => fetch.get(url, cache_dir, check).map_err(|e| e.to_string()),
+        Source::Url(url) => fetch
+            .get(url, cache_dir, check)
+            .map(|(text, origin)| (text, Got::Url(origin)))
+            .map_err(|e| e.to_string()),
         Source::File(path) => {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
             check(&text)
                 .map_err(|e| format!("{} is not the expected list: {e}", path.display()))?;
-            Ok((text, Origin::Downloaded { attempts: 0 }))
+            Ok((text, Got::File))
         }
     }
 }
@@ -312,13 +321,17 @@ fn write(dir: &Path, name: &str, bytes: &[u8], out: &mut Imported) -> Option<Pat
     }
 }
 
-impl Origin {
+impl Got {
     fn describe(&self) -> String {
         match self {
-            Origin::Downloaded { attempts: 0 } => "read".into(),
-            Origin::Downloaded { attempts } => format!("downloaded, attempt {attempts}"),
-            Origin::Cached { age } => format!("cached {:.0} min ago", age.as_secs_f64() / 60.0),
-            Origin::Stale { age, .. } => {
+            Got::File => "read".into(),
+            Got::Url(Origin::Downloaded { attempts }) => {
+                format!("downloaded, attempt {attempts}")
+            }
+            Got::Url(Origin::Cached { age }) => {
+                format!("cached {:.0} min ago", age.as_secs_f64() / 60.0)
+            }
+            Got::Url(Origin::Stale { age, .. }) => {
                 format!("a copy from {:.1} h ago", age.as_secs_f64() / 3600.0)
             }
         }
@@ -326,7 +339,7 @@ impl Origin {
 
     fn warning(&self) -> Option<String> {
         match self {
-            Origin::Stale { error, age } => Some(format!(
+            Got::Url(Origin::Stale { error, age }) => Some(format!(
                 "{error}; using the copy cached {:.1} h ago",
                 age.as_secs_f64() / 3600.0
             )),
