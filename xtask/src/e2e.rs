@@ -50,12 +50,20 @@ pub fn run() -> Result<()> {
     };
 
     // 1. The whole checkout, as a CI shard runs it (a plan splits test_big into pieces),
-    // its test processes writing when they ran (demo_testing's timeline).
+    // its test processes writing when they ran (demo_testing's timeline); the set-up
+    // handlers' cases are e2e_handlers' run below.
     let timeline = lane.out.join("main-timeline.jsonl");
     let timeline_var = timeline.display().to_string();
     let main = lane.run(
         "main",
-        &["--shard", "1/1"],
+        &[
+            "--shard",
+            "1/1",
+            "-x",
+            "doctests",
+            "test_cpp_extensions_aot",
+            "test_autoload_",
+        ],
         &[("DEMO_TIMELINE", timeline_var.as_str())],
     )?;
     let records = crate::report::records(&main.dir)?;
@@ -206,6 +214,8 @@ pub fn run() -> Result<()> {
         format!("no process of the hung case is left ({left:?})"),
     );
 
+    crate::e2e_handlers::check(&lane, &mut check)?;
+
     if !failures.is_empty() {
         bail!("{} checks failed: {}", failures.len(), failures.join("; "));
     }
@@ -216,20 +226,20 @@ pub fn run() -> Result<()> {
     Ok(())
 }
 
-struct Lane {
-    checkout: PathBuf,
-    python: PathBuf,
+pub(crate) struct Lane {
+    pub(crate) checkout: PathBuf,
+    pub(crate) python: PathBuf,
     out: PathBuf,
 }
 
-struct LaneRun {
-    dir: PathBuf,
-    passed: bool,
+pub(crate) struct LaneRun {
+    pub(crate) dir: PathBuf,
+    pub(crate) passed: bool,
 }
 
 impl Lane {
     /// `cargo xtask test <args>` on the checkout with the torch interpreter.
-    fn run(&self, name: &str, args: &[&str], vars: &[(&str, &str)]) -> Result<LaneRun> {
+    pub(crate) fn run(&self, name: &str, args: &[&str], vars: &[(&str, &str)]) -> Result<LaneRun> {
         let dir = self.out.join(name);
         let log = self.out.join(format!("{name}.log"));
         std::fs::create_dir_all(&self.out)?;
@@ -256,14 +266,14 @@ impl Lane {
     }
 }
 
-fn find<'a>(records: &'a [Record], case: &str) -> Result<&'a Record> {
+pub(crate) fn find<'a>(records: &'a [Record], case: &str) -> Result<&'a Record> {
     records
         .iter()
         .find(|r| r.case == case)
         .with_context(|| format!("no record for {case}"))
 }
 
-fn tests(record: &Record) -> Result<Vec<junit::TestCase>> {
+pub(crate) fn tests(record: &Record) -> Result<Vec<junit::TestCase>> {
     let mut all = Vec::new();
     for report in &record.reports {
         all.extend(junit::read(report)?);
