@@ -74,7 +74,9 @@ pub fn discover_on(
                 .handler(extra)
                 .is_some_and(|h| h != Handler::Subprocess)
         {
-            found.push(handler_extra(root, module, policy, platform));
+            // Made by a handler's own set-up (doctests, the AOT variants): listed, so it
+            // cannot vanish, ignored with the reason while the checkout lacks its sources.
+            found.push(classify(root, module, policy, platform));
         }
     }
     found.sort_by(|a, b| a.case.module.cmp(&b.case.module));
@@ -149,18 +151,16 @@ pub fn lookup_on(
     }
     let file = module.file(root);
     let handler_cases = root.join("torch").is_dir() || policy.discovery.handler_cases;
-    let found = if file.is_file() {
-        classify(root, module.clone(), policy, platform)
-    } else if is_extra
+    // A file of the checkout, or a case a handler's set-up makes (as discover lists).
+    let made_by_handler = is_extra
         && handler_cases
         && policy
             .handler(module.as_str())
-            .is_some_and(|h| h != Handler::Subprocess)
-    {
-        handler_extra(root, module.clone(), policy, platform)
-    } else {
+            .is_some_and(|h| h != Handler::Subprocess);
+    if !file.is_file() && !made_by_handler {
         return Err(LookupError::Missing(file));
-    };
+    }
+    let found = classify(root, module.clone(), policy, platform);
     Ok(Discovered {
         case: case.clone(),
         ..found
@@ -218,18 +218,6 @@ fn test_modules(test_dir: &Path) -> Result<Vec<TestModule>, DiscoverError> {
         }
     }
     Ok(modules)
-}
-
-/// An extra test provided by a handler's own set-up (doctests, the AOT extension
-/// variants...): listed, so it cannot vanish, and ignored with the reason while the
-/// checkout lacks what it builds.
-fn handler_extra(
-    root: &Path,
-    module: TestModule,
-    policy: &Policy,
-    platform: Platform,
-) -> Discovered {
-    classify(root, module, policy, platform)
 }
 
 fn unsupported(handler: Handler) -> String {
