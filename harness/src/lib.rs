@@ -8,6 +8,8 @@
 //! - [`discover`]: which cases a checkout has (Python files, distributed configs, gtest
 //!   suites), for this platform and Python environment.
 //! - [`case`]: a case and its name, parsed back from `--exact`.
+//! - [`handlers`]: run_test.py's custom handlers with a set-up (extension builds,
+//!   doctests): what each needs, and its steps before the tests.
 //! - [`plan`]: which files a run selects, their times, and time-balanced shards.
 //! - [`run`]: the libtest contract nextest calls; builds trials and runs each kind.
 //! - [`launch`]: the command for a case, its processes, devices, ports and reruns;
@@ -17,6 +19,7 @@
 
 pub mod case;
 pub mod discover;
+pub mod handlers;
 pub mod launch;
 pub mod lists;
 pub mod plan;

@@ -72,6 +72,9 @@ pub struct Discovery {
     pub blocklisted_patterns: Vec<String>,
     pub blocklisted_tests: Vec<String>,
     pub extra_tests: Vec<String>,
+    /// List the cases that custom handlers make (doctests, the extension builds) as
+    /// PyTorch's own tree does, though the checkout has no `torch/` folder (overlay).
+    pub handler_cases: bool,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -177,6 +180,8 @@ pub struct Timeouts {
     pub cpp_seconds: f64,
     pub unknown_time_seconds: Option<f64>,
     pub grace_seconds: f64,
+    /// Limit of each build or install step a custom handler runs before its tests.
+    pub build_seconds: f64,
 }
 
 impl Default for Timeouts {
@@ -188,6 +193,7 @@ impl Default for Timeouts {
             cpp_seconds: 1800.0,
             unknown_time_seconds: None,
             grace_seconds: 5.0,
+            build_seconds: 1200.0,
         }
     }
 }

@@ -16,6 +16,8 @@ pub mod var {
     /// `i/n`: which shard of the plan file this machine runs.
     pub const SHARD: &str = "TORCH_HARNESS_SHARD";
     pub const PYTEST_K: &str = "TORCH_HARNESS_PYTEST_K";
+    /// What the doctests case runs (run_test.py's `--xdoctest-command`).
+    pub const XDOCTEST_COMMAND: &str = "TORCH_HARNESS_XDOCTEST_COMMAND";
 }
 
 /// The demo's Python environment, created by `cargo xtask setup`, relative to the

@@ -6,6 +6,7 @@ use common::{Checkout, manifests};
 use std::path::Path;
 use torch_harness::case::PythonCase;
 use torch_harness::discover::python::{discover, lookup};
+use torch_harness::handlers::SetUp;
 use torch_harness::policy::Policy;
 
 const T: &str = "class T: pass\n";
@@ -66,13 +67,49 @@ fn symlinked_folders_are_followed() {
 }
 
 #[test]
-fn handler_extras_are_listed_as_ignored_only_in_pytorchs_own_tree() {
+fn handler_cases_are_listed_only_in_pytorchs_own_tree_and_name_the_sources_they_lack() {
     let plain = Checkout::new(&[("test/test_a.py", T)]);
     assert_eq!(names(plain.root()), [("test_a".to_string(), false)]);
     let pytorch = Checkout::new(&[("test/test_a.py", T), ("torch/__init__.py", "")]);
-    let found = names(pytorch.root());
-    assert!(found.contains(&("doctests".to_string(), true)), "{found:?}");
-    assert!(found.contains(&("test_cpp_extensions_aot_ninja".to_string(), true)));
+    let policy = Policy::load(&manifests(), pytorch.root()).unwrap();
+    let found = discover(pytorch.root(), &policy).unwrap();
+    let reason = |case: &str| {
+        found
+            .iter()
+            .find(|d| d.case.name() == case)
+            .unwrap_or_else(|| panic!("{case} is not listed: {found:?}"))
+            .ignored
+            .clone()
+    };
+    // Doctests need nothing from the checkout; the builds need their sources.
+    assert_eq!(reason("doctests"), None);
+    for case in [
+        "test_cpp_extensions_aot_ninja",
+        "test_cpp_extensions_aot_no_ninja",
+    ] {
+        assert!(
+            reason(case)
+                .unwrap()
+                .ends_with("test/test_cpp_extensions_aot.py is missing from the checkout"),
+            "{case}"
+        );
+    }
+    assert!(
+        reason("test_autoload_enable")
+            .unwrap()
+            .contains("test_autoload.py is missing")
+    );
+    assert!(
+        reason("test_openreg")
+            .unwrap()
+            .contains("torch_openreg has no setup.py")
+    );
+    // A checkout's overlay can ask for them without a torch/ folder.
+    let overlay = Checkout::new(&[
+        ("test/test_a.py", T),
+        ("torch-harness.toml", "[discovery]\nhandler_cases = true\n"),
+    ]);
+    assert!(names(overlay.root()).contains(&("doctests".to_string(), false)));
 }
 
 #[test]
@@ -95,7 +132,9 @@ fn every_discovered_case_round_trips_through_its_name() {
             // The --exact path finds the same case, with the same ignored state,
             // without walking test/.
             assert_eq!(lookup(root, &policy, &parsed).unwrap(), found, "{name}");
-            if found.ignored.is_none() {
+            // A set-up handler's case (doctests) may run without a file of its own.
+            let handler = policy.handler(parsed.module.as_str());
+            if found.ignored.is_none() && SetUp::of(parsed.module.as_str(), handler).is_none() {
                 assert!(parsed.module.file(root).is_file(), "{name}");
             }
         }

@@ -50,12 +50,20 @@ pub fn run() -> Result<()> {
     };
 
     // 1. The whole checkout, as a CI shard runs it (a plan splits test_big into pieces),
-    // its test processes writing when they ran (demo_testing's timeline).
+    // its test processes writing when they ran (demo_testing's timeline); the set-up
+    // handlers' cases are e2e_handlers' run below.
     let timeline = lane.out.join("main-timeline.jsonl");
     let timeline_var = timeline.display().to_string();
     let main = lane.run(
         "main",
-        &["--shard", "1/1"],
+        &[
+            "--shard",
+            "1/1",
+            "-x",
+            "doctests",
+            "test_cpp_extensions_aot",
+            "test_autoload_",
+        ],
         &[("DEMO_TIMELINE", timeline_var.as_str())],
     )?;
     let records = crate::report::records(&main.dir)?;
@@ -208,6 +216,7 @@ pub fn run() -> Result<()> {
 
     // 5. Disabled and slow lists in CI mode, served from a loopback server.
     crate::e2e_lists::check(&lane, &mut check)?;
+    crate::e2e_handlers::check(&lane, &mut check)?;
 
     if !failures.is_empty() {
         bail!("{} checks failed: {}", failures.len(), failures.join("; "));
@@ -220,8 +229,8 @@ pub fn run() -> Result<()> {
 }
 
 pub(crate) struct Lane {
-    checkout: PathBuf,
-    python: PathBuf,
+    pub(crate) checkout: PathBuf,
+    pub(crate) python: PathBuf,
     out: PathBuf,
 }
 

@@ -5,6 +5,7 @@ mod bench;
 mod bench_plan;
 mod changed;
 mod e2e;
+mod e2e_handlers;
 mod e2e_lists;
 mod e2e_serial;
 mod expected;

@@ -51,6 +51,10 @@ pub struct TestArgs {
     /// Passed to pytest as `-k EXPR`.
     #[arg(short = 'k', long = "pytest-k-expr", value_name = "EXPR")]
     pytest_k: Option<String>,
+    /// What the doctests case runs, as run_test.py's option: `all` (the default),
+    /// `list` (parse only), or the name of one doctest.
+    #[arg(long, value_name = "COMMAND")]
+    xdoctest_command: Option<String>,
     /// Keep running after a failing case (and, inside a case, after a failing test).
     #[arg(long, alias = "keep-going")]
     continue_through_error: bool,
@@ -212,6 +216,9 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
     }
     if let Some(expr) = &args.pytest_k {
         nextest.env(var::PYTEST_K, expr);
+    }
+    if let Some(command) = &args.xdoctest_command {
+        nextest.env(var::XDOCTEST_COMMAND, command);
     }
     if args.dynamo {
         nextest.env("PYTORCH_TEST_WITH_DYNAMO", "1");

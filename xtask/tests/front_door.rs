@@ -176,3 +176,25 @@ fn nextest_lists_every_case_with_its_binary_for_tools() {
         );
     }
 }
+
+#[test]
+fn xdoctest_command_reaches_the_doctests_case_through_its_variable() {
+    let mut cmd = clean(Command::new(env!("CARGO_BIN_EXE_xtask")));
+    cmd.args([
+        "test",
+        "--dry-run",
+        "-i",
+        "test_nn",
+        "--xdoctest-command",
+        "list",
+    ]);
+    let out = ok(cmd.output().unwrap());
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("would run: "))
+        .unwrap_or_default();
+    assert!(
+        line.contains("TORCH_HARNESS_XDOCTEST_COMMAND=list "),
+        "{out}"
+    );
+}

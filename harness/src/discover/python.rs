@@ -5,6 +5,7 @@
 
 use crate::case::{PythonCase, TestModule};
 use crate::discover::platform::Platform;
+use crate::handlers::{SetUp, sources};
 use crate::policy::{Handler, Policy};
 use std::path::{Path, PathBuf};
 use walkdir::WalkDir;
@@ -46,8 +47,9 @@ pub fn discover_on(
         return Err(DiscoverError::NoTestDir(root.to_path_buf()));
     }
     // Handler-made extras (doctests over torch/, the AOT extension variants...) exist
-    // only in PyTorch's own tree, recognised by its torch/ package.
-    let is_pytorch_source = root.join("torch").is_dir();
+    // only in PyTorch's own tree, recognised by its torch/ package, or where the
+    // checkout's overlay asks for them.
+    let is_pytorch_source = root.join("torch").is_dir() || policy.discovery.handler_cases;
     let mut found = Vec::new();
     for module in test_modules(&test_dir)? {
         // Files run per backend belong to the distributed cases.
@@ -56,7 +58,7 @@ pub fn discover_on(
         {
             continue;
         }
-        found.push(classify(module, policy, platform));
+        found.push(classify(root, module, policy, platform));
     }
     for extra in &policy.discovery.extra_tests {
         let Ok(module) = TestModule::new(extra) else {
@@ -66,13 +68,15 @@ pub fn discover_on(
             continue;
         }
         if module.file(root).is_file() {
-            found.push(classify(module, policy, platform));
+            found.push(classify(root, module, policy, platform));
         } else if is_pytorch_source
             && policy
                 .handler(extra)
                 .is_some_and(|h| h != Handler::Subprocess)
         {
-            found.push(handler_extra(module, policy));
+            // Made by a handler's own set-up (doctests, the AOT variants): listed, so it
+            // cannot vanish, ignored with the reason while the checkout lacks its sources.
+            found.push(classify(root, module, policy, platform));
         }
     }
     found.sort_by(|a, b| a.case.module.cmp(&b.case.module));
@@ -146,33 +150,39 @@ pub fn lookup_on(
         return Err(LookupError::PerBackend(module.case_name()));
     }
     let file = module.file(root);
-    let found = if file.is_file() {
-        classify(module.clone(), policy, platform)
-    } else if is_extra
+    let handler_cases = root.join("torch").is_dir() || policy.discovery.handler_cases;
+    // A file of the checkout, or a case a handler's set-up makes (as discover lists).
+    let made_by_handler = is_extra
+        && handler_cases
         && policy
             .handler(module.as_str())
-            .is_some_and(|h| h != Handler::Subprocess)
-    {
-        handler_extra(module.clone(), policy)
-    } else {
+            .is_some_and(|h| h != Handler::Subprocess);
+    if !file.is_file() && !made_by_handler {
         return Err(LookupError::Missing(file));
-    };
+    }
+    let found = classify(root, module.clone(), policy, platform);
     Ok(Discovered {
         case: case.clone(),
         ..found
     })
 }
 
-fn classify(module: TestModule, policy: &Policy, platform: Platform) -> Discovered {
+fn classify(root: &Path, module: TestModule, policy: &Policy, platform: Platform) -> Discovered {
     if let Some(reason) = platform.blocked(module.as_str(), policy) {
         return Discovered {
             case: PythonCase::whole(module),
             ignored: Some(reason),
         };
     }
-    let ignored = match policy.handler(module.as_str()) {
+    let handler = policy.handler(module.as_str());
+    let ignored = match handler {
         Some(Handler::Subprocess) | Some(Handler::Distributed) | None => None,
-        Some(other) => Some(unsupported(other)),
+        Some(other) => match SetUp::of(module.as_str(), handler) {
+            // Runs once the checkout has its sources; the machine's tools are
+            // checked where the case becomes a trial.
+            Some(setup) => sources::missing(setup, root),
+            None => Some(unsupported(other)),
+        },
     };
     Discovered {
         case: PythonCase::whole(module),
@@ -208,16 +218,6 @@ fn test_modules(test_dir: &Path) -> Result<Vec<TestModule>, DiscoverError> {
         }
     }
     Ok(modules)
-}
-
-/// An extra test provided by a handler's own set-up (doctests, the AOT extension
-/// variants...): listed, so it cannot vanish, but not run yet.
-fn handler_extra(module: TestModule, policy: &Policy) -> Discovered {
-    let ignored = policy.handler(module.as_str()).map(unsupported);
-    Discovered {
-        case: PythonCase::whole(module),
-        ignored,
-    }
 }
 
 fn unsupported(handler: Handler) -> String {

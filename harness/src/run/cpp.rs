@@ -35,6 +35,7 @@ pub(super) fn run(cx: &Context, case: &CppCase) -> Result<(), Failed> {
     };
     let attempt = Attempt {
         launch: &launch,
+        steps: &[],
         times_key: format!("cpp/{}", case.binary),
         all_devices: false,
         phases: vec![Phase {

@@ -41,6 +41,7 @@ pub(super) fn run(cx: &Context, found: &DiscoveredDistributed) -> Result<(), Fai
         .copied();
     let attempt = Attempt {
         launch: &launch,
+        steps: &[],
         times_key: case.module.to_string(),
         all_devices: setup.all_devices,
         // Every distributed file runs alone (run_test.py's must_serial).

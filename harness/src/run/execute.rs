@@ -5,6 +5,7 @@
 use super::judge::{failed_tests, flaky_tests, read_reports, verdict_of};
 use super::phases::run_phases;
 use super::{Context, failure};
+use crate::handlers;
 use crate::launch::process::Limits;
 use crate::launch::serial_tests::Phase;
 use crate::launch::{self, Launch, RunContext, mem_leak, stepcurrent};
@@ -16,6 +17,8 @@ use std::time::Duration;
 /// How one attempt of a case runs.
 pub(super) struct Attempt<'a> {
     pub(super) launch: &'a Launch,
+    /// A handler's set-up, run before the first phase's tests (none for most cases).
+    pub(super) steps: &'a [handlers::steps::Step],
     /// The file's key in test-times data.
     pub(super) times_key: String,
     /// The case needs every device (NCCL's world), else one when the machine has any.
@@ -121,11 +124,14 @@ pub(super) fn execute(cx: &Context, ctx: &RunContext, attempt: Attempt<'_>) -> R
                     None => t.test.clone(),
                 })
                 .collect();
-            let what = if failed.is_empty() {
+            let mut what = if failed.is_empty() {
                 v.describe()
             } else {
                 format!("{}: {}", v.describe(), failed.join("; "))
             };
+            if let Some(note) = record.note.as_deref().filter(|n| n.starts_with("set-up")) {
+                what = format!("{what}; {note}");
+            }
             Err(fail(format!(
                 "{what} (log: {})",
                 launch.log_path().display()

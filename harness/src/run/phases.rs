@@ -5,7 +5,9 @@
 
 use super::Context;
 use super::execute::Attempt;
+use crate::handlers;
 use crate::launch::devices::{Devices, Lease};
+use crate::launch::process::Limits;
 use crate::launch::run_lock::{RunLock, Share};
 use crate::launch::stepcurrent::{self, FileRun};
 use crate::settings::Settings;
@@ -32,6 +34,8 @@ pub(super) fn run_phases(
     let mut ran: Option<FileRun> = None;
     let (mut waited, mut commands, mut devices) = (Duration::ZERO, Vec::new(), Vec::new());
     let mut started = None;
+    // Files a set-up placed in the checkout, removed once every phase ran.
+    let mut placed = None;
     for (i, phase) in attempt.phases.iter().enumerate() {
         let hold = lock
             .hold(phase.share, || {
@@ -64,7 +68,22 @@ pub(super) fn run_phases(
             phase.share.describe()
         );
         commands.push(launch.command_line());
-        let file = stepcurrent::run(&launch, options).map_err(|e| e.to_string())?;
+        // A handler's set-up runs once, before the first phase's tests, holding what
+        // that phase holds (a handler's file runs alone).
+        let file = if i == 0 && !attempt.steps.is_empty() {
+            match set_up(cx, attempt, options, lease.as_ref())? {
+                Ok(done) => {
+                    placed = Some(done.placed);
+                    let mut file = stepcurrent::run(&launch, options).map_err(|e| e.to_string())?;
+                    file.wall += done.wall;
+                    file.leftovers += done.leftovers;
+                    file
+                }
+                Err(failed) => failed,
+            }
+        } else {
+            stepcurrent::run(&launch, options).map_err(|e| e.to_string())?
+        };
         drop(lease);
         drop(hold);
         let failed = file.failed();
@@ -89,6 +108,7 @@ pub(super) fn run_phases(
             break;
         }
     }
+    drop(placed);
     devices.sort();
     devices.dedup();
     Ok(Ran {
@@ -98,6 +118,42 @@ pub(super) fn run_phases(
         commands,
         devices,
     })
+}
+
+/// Runs the attempt's set-up steps (with the phase's devices), bounded by the policy's
+/// build limit; a failing step becomes the attempt's run, with a note saying which.
+fn set_up(
+    cx: &Context,
+    attempt: &Attempt<'_>,
+    options: &stepcurrent::Options,
+    lease: Option<&Lease>,
+) -> Result<Result<handlers::steps::Done, FileRun>, String> {
+    let limits = Limits {
+        timeout: Duration::try_from_secs_f64(cx.policy.timeouts.build_seconds).ok(),
+        grace: options.limits.grace,
+    };
+    let mut steps = attempt.steps.to_vec();
+    if let Some(lease) = lease {
+        for step in &mut steps {
+            if let handlers::steps::Step::Run(launch) = step {
+                launch.env.push(lease.env());
+            }
+        }
+    }
+    let outcome = handlers::steps::run(&steps, limits, &attempt.launch.log_path())
+        .map_err(|e| e.to_string())?;
+    Ok(outcome.map_err(|failed| {
+        let run = (failed.status, failed.ended);
+        FileRun {
+            runs: vec![run],
+            last: run,
+            worst: Some(run),
+            wall: failed.wall,
+            leftovers: failed.leftovers,
+            note: Some(format!("set-up failed: {}", failed.step)),
+            ..Default::default()
+        }
+    }))
 }
 
 /// One device for the case (every device when `all`) when the machine has any; waits

@@ -5,6 +5,7 @@ use super::execute::{Attempt, execute};
 use super::{Context, failure};
 use crate::case::PythonCase;
 use crate::discover::probe;
+use crate::handlers::{self, SetUp};
 use crate::launch::{Launch, Mode, RunContext, coverage, serial_tests};
 use crate::lists;
 use crate::plan::Plan as ShardPlan;
@@ -18,10 +19,23 @@ pub(super) fn run(cx: &Context, case: &PythonCase) -> Result<(), Failed> {
     let fail = |what: String| failure(&name, what);
     let settings = &cx.settings;
     let ctx = run_context(settings).map_err(|e| fail(e.to_string()))?;
-    let launch =
-        Launch::python(case, settings, &cx.policy, &ctx).map_err(|e| fail(e.to_string()))?;
-    let expected = expected_seconds(cx, case);
     let module = case.module.as_str();
+    // A custom handler with a set-up builds or writes what its test needs first.
+    let (launch, steps, handler_retries) = match SetUp::of(module, cx.policy.handler(module)) {
+        Some(setup) => {
+            let tools = handlers::tools::interpreter(&settings.python, &settings.cache_dir())
+                .map_err(fail)?;
+            let prepared = handlers::prepare(setup, case, settings, &cx.policy, &ctx, &tools)
+                .map_err(|e| fail(e.to_string()))?;
+            (prepared.test, prepared.steps, prepared.retries)
+        }
+        None => (
+            Launch::python(case, settings, &cx.policy, &ctx).map_err(|e| fail(e.to_string()))?,
+            Vec::new(),
+            true,
+        ),
+    };
+    let expected = expected_seconds(cx, case);
     let alone = cx.policy.must_serial(module) || ctx.config.everything_serial();
     // Only a file that may use the marker is read; a run-alone file runs whole anyway.
     let marked = !alone
@@ -31,11 +45,13 @@ pub(super) fn run(cx: &Context, case: &PythonCase) -> Result<(), Failed> {
     // the policy forbids them (run_test.py's should_retry and PYTEST_SKIP_RETRIES).
     let retries = matches!(ctx.mode, Mode::Pytest { .. })
         && !ctx.rerun_disabled
+        && handler_retries
         && !module.contains("distributed")
         && !cx.policy.skips_pytest_retries(module)
         && cx.policy.handler(module) != Some(crate::policy::Handler::Subprocess);
     let attempt = Attempt {
         launch: &launch,
+        steps: &steps,
         times_key: module.to_string(),
         all_devices: false,
         phases,

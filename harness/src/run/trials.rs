@@ -6,6 +6,7 @@ use crate::case::{CppCase, DistributedCase, PythonCase};
 use crate::discover::cpp::{self, DiscoveredCpp};
 use crate::discover::distributed::{self, DiscoveredDistributed};
 use crate::discover::python::{self, Discovered};
+use crate::handlers::{self, SetUp};
 use crate::launch::coverage;
 use crate::lists;
 use crate::settings::var;
@@ -212,8 +213,21 @@ fn distributed_trial(cx: &Arc<Context>, found: DiscoveredDistributed) -> Trial {
 }
 
 fn python_trial(cx: &Arc<Context>, found: Discovered) -> Trial {
+    let module = found.case.module.as_str();
+    // A handler's set-up needs tools of the machine too: without them its case is
+    // listed as ignored, with what to install.
+    let ignored = found.ignored.or_else(|| {
+        let setup = SetUp::of(module, cx.policy.handler(module))?;
+        let settings = &cx.settings;
+        match handlers::tools::interpreter(&settings.python, &settings.cache_dir()) {
+            Ok(tools) => {
+                handlers::tools::missing(setup, &settings.python, &tools, |v| std::env::var_os(v))
+            }
+            Err(e) => Some(e),
+        }
+    });
     let cx = Arc::clone(cx);
-    trial(found.case.name(), found.ignored, move || {
+    trial(found.case.name(), ignored, move || {
         super::python::run(&cx, &found.case)
     })
 }
