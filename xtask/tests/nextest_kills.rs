@@ -75,24 +75,8 @@ fn wait_for_pids(file: &Path) -> Vec<i32> {
 }
 
 fn assert_gone(pids: &[i32]) {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let alive: Vec<i32> = pids
-            .iter()
-            .copied()
-            .filter(|p| torch_harness::launch::process::is_alive(*p))
-            .collect();
-        if alive.is_empty() {
-            return;
-        }
-        if Instant::now() >= deadline {
-            for p in &alive {
-                let _ = kill(Pid::from_raw(*p), Signal::SIGKILL);
-            }
-            panic!("survivors: {alive:?}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let alive = common::survivors::survivors(pids, Duration::from_secs(5));
+    assert!(alive.is_empty(), "survivors: {alive:?}");
 }
 
 /// Runs `scenario` 20 times, 4 at once.

@@ -113,3 +113,7 @@ pub fn listed(list: &TestListSummary) -> Vec<(String, String)> {
         })
         .collect()
 }
+
+/// The harness tests' survivor check, which does not use the harness's /proc reader.
+#[path = "../../../harness/tests/common/survivors.rs"]
+pub mod survivors;
