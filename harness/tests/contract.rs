@@ -196,7 +196,7 @@ fn an_ignored_case_says_why_when_run() {
 fn a_missing_interpreter_fails_the_case_with_a_reason() {
     let checkout = fixture();
     let out = tempfile::tempdir().unwrap();
-    let run = std::process::Command::new(env!("CARGO_BIN_EXE_torch-harness"))
+    let run = common::harness_command()
         .args(["python", "test_pass", "--exact"])
         .env("PYTORCH_ROOT", checkout.root())
         .env("TORCH_HARNESS_OUT", out.path())
@@ -219,7 +219,7 @@ fn a_malformed_manifest_stops_listing_with_file_and_line() {
         "CI_SERIAL_LIST = [\"test_nn\"]\nRUN_PARALLEL_BLOCKLIST = 3\n",
     )
     .unwrap();
-    let run = std::process::Command::new(env!("CARGO_BIN_EXE_torch-harness"))
+    let run = common::harness_command()
         .args(["python", "--list", "--format", "terse"])
         .env("PYTORCH_ROOT", checkout.root())
         .env("TORCH_HARNESS_MANIFESTS", manifests.path())

@@ -5,7 +5,7 @@ mod common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 /// A gtest stand-in: lists `Suite.` / `  test` lines, and on a run writes an XML
 /// report, records what it saw, then does `$1`.
@@ -70,7 +70,7 @@ fn checkout() -> common::Checkout {
 }
 
 fn harness(root: &Path, target: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_torch-harness"))
+    common::harness_command()
         .arg("cpp")
         .args(args)
         .env("PYTORCH_ROOT", root)
@@ -84,7 +84,6 @@ fn harness(root: &Path, target: &Path, args: &[&str]) -> Output {
         // Inherited gtest sharding must never reach a case.
         .env("GTEST_SHARD_INDEX", "1")
         .env("GTEST_TOTAL_SHARDS", "4")
-        .env_remove("CPP_TESTS_DIR")
         .output()
         .unwrap()
 }

@@ -5,7 +5,6 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::process::Command;
 
 const PROBE: &str = r#"import os, time
 start = time.time()
@@ -29,7 +28,7 @@ fn run_probes(devices: &str, procs: usize, threads: usize) -> BTreeMap<String, V
             let (root, target, log) = (checkout.root(), target.path(), log.as_path());
             s.spawn(move || {
                 for case in (slot..40).step_by(threads) {
-                    let out = Command::new(env!("CARGO_BIN_EXE_torch-harness"))
+                    let out = common::harness_command()
                         .args(["python", &format!("test_probe_{case:02}"), "--exact"])
                         .env("PYTORCH_ROOT", root)
                         .env("CARGO_TARGET_DIR", target)
@@ -103,7 +102,7 @@ fn procs_per_device_sets_the_capacity() {
 #[test]
 fn a_bad_device_list_fails_the_case_with_the_fix() {
     let checkout = common::Checkout::new(&[("test/test_a.py", "")]);
-    let out = Command::new(env!("CARGO_BIN_EXE_torch-harness"))
+    let out = common::harness_command()
         .args(["python", "test_a", "--exact"])
         .env("PYTORCH_ROOT", checkout.root())
         .env("TORCH_HARNESS_OUT", checkout.root().join("out"))

@@ -43,7 +43,7 @@ fn checkout(expected_seconds: &str) -> Checkout {
 
 fn start(root: &Path, pids: &Path, hang: bool, own_group: bool) -> Child {
     let out = tempfile::tempdir().unwrap().keep();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_torch-harness"));
+    let mut cmd = common::harness_command();
     cmd.args(["python", "test_tree", "--exact"])
         .env("PYTORCH_ROOT", root)
         .env("TORCH_HARNESS_OUT", out)
