@@ -80,6 +80,13 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
         Some(dir) => std::path::absolute(dir)?,
         None => crate::workspace::root(),
     };
+    // The demo is set up before anything is planned: every shard must see the same
+    // cases, the C++ suites included.
+    let demo_python = match std::env::var_os(var::PYTORCH_ROOT) {
+        Some(_) => None,
+        None if args.dry_run => None,
+        None => Some(set_up_demo(&root, args.workspace_remap.is_some())?),
+    };
     let mut resolved = resolve(
         &args.select,
         args.workspace_remap.is_some().then_some(root.as_path()),
@@ -275,8 +282,7 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     crate::nextest::ensure(&root)?;
-    if std::env::var_os(var::PYTORCH_ROOT).is_none() {
-        let python = crate::setup::demo(&crate::workspace::root())?;
+    if let Some(python) = demo_python {
         nextest.env(var::PYTHON, python);
         eprintln!(
             "running the embedded demo ({})",
@@ -363,6 +369,19 @@ fn nextest_failure(status: std::process::ExitStatus) -> Option<&'static str> {
         Code::NO_TESTS_RUN => "no case matched the selection",
         _ => return None,
     })
+}
+
+/// The demo's Python environment (this workspace's) and C++ tests; a remapped
+/// checkout's demo runs its own C++ binaries, which a fresh copy has not built yet.
+fn set_up_demo(root: &Path, remapped: bool) -> Result<PathBuf> {
+    let python = crate::setup::demo(&crate::workspace::root())?;
+    if remapped && let Some(why) = crate::setup::demo_cpp(root)? {
+        eprintln!(
+            "note: the C++ cases of {} are listed as ignored: {why}",
+            root.join("demo").display()
+        );
+    }
+    Ok(python)
 }
 
 fn dry_run(resolved: &Resolved, plan: Option<&Plan>, cases: &[String], nextest: &Command) {

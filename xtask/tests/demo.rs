@@ -5,51 +5,40 @@ mod common;
 use common::{check, clean, kept, nextest_list, recorded, workspace};
 use std::path::PathBuf;
 use std::process::Command;
-use torch_harness::discover::cpp;
-use torch_harness::discover::distributed;
-use torch_harness::discover::python::discover;
-use torch_harness::policy::Policy;
 
-/// Every case of the demo: its Python files and its distributed configurations that
-/// can run here.
+/// Every case of the demo, as written out in `common`.
 fn demo_cases() -> Vec<String> {
-    let demo = workspace().join("demo");
-    let policy = Policy::load(&workspace().join("test-manifests"), &demo).unwrap();
-    let mut cases: Vec<String> = discover(&demo, &policy)
-        .unwrap()
-        .into_iter()
-        .map(|d| d.case.name())
-        .collect();
-    let settings = torch_harness::settings::Settings::from_lookup(|name| match name {
-        "PYTORCH_ROOT" => Some(demo.clone().into_os_string()),
-        _ => None,
-    });
-    let backends = distributed::backends_here(&settings, &policy).unwrap();
-    cases.extend(
-        distributed::discover(&demo, &policy, &backends)
-            .into_iter()
-            .filter(|d| d.setup.is_ok())
-            .map(|d| d.case.name()),
-    );
-    cases.extend(
-        cpp::discover(&demo, &policy, &settings.cache_dir())
-            .into_iter()
-            .filter(|d| d.ignored.is_none())
-            .map(|d| d.case.name()),
-    );
-    cases
+    common::demo_cases().into_iter().map(String::from).collect()
+}
+
+/// The demo's cases as nextest lists them now (run by discovery, not written out).
+fn listed_cases() -> Vec<String> {
+    let mut list = clean(Command::new(env!("CARGO")));
+    list.args(["nextest", "list", "--package", "torch-suite"]);
+    let out = common::ok(list.output().unwrap());
+    out.lines()
+        .filter_map(|l| l.split_once(' ').map(|(_, case)| case.to_string()))
+        .collect()
+}
+
+#[test]
+fn the_demo_lists_exactly_its_cases() {
+    let mut setup = clean(Command::new(env!("CARGO_BIN_EXE_xtask")));
+    check(&setup.arg("setup").output().unwrap());
+    let mut listed = listed_cases();
+    listed.sort();
+    let mut expected = demo_cases();
+    expected.sort();
+    assert_eq!(listed, expected);
 }
 
 #[test]
 fn the_demo_has_cpp_cases_whenever_googletest_is_installed() {
-    let gtest = Command::new("pkg-config")
-        .args(["--exists", "gtest_main"])
-        .status()
-        .is_ok_and(|s| s.success());
+    let gtest = common::googletest_installed();
     // xtask's set-up builds them (cargo xtask check runs it first).
     let mut setup = clean(Command::new(env!("CARGO_BIN_EXE_xtask")));
     check(&setup.arg("setup").output().unwrap());
-    let cpp: Vec<String> = demo_cases()
+    let cpp: Vec<String> = listed_cases()
         .into_iter()
         .filter(|c| c.starts_with("c10_typed_test::") || c.starts_with("test_death::"))
         .collect();
@@ -100,17 +89,11 @@ fn a_filterset_on_the_folder_runs_exactly_its_cases() {
 fn xtask_test_passes_every_demo_case_with_one_junit_testcase_each() {
     let out = tempfile::tempdir().unwrap();
     let mut cmd = clean(Command::new(env!("CARGO_BIN_EXE_xtask")));
-    cmd.arg("test")
-        .env("TORCH_HARNESS_OUT", out.path())
-        .env_remove("PYTORCH_ROOT");
+    cmd.arg("test").env("TORCH_HARNESS_OUT", out.path());
     let output = cmd.output().unwrap();
     check(&output);
     let cases = demo_cases();
-    assert!(cases.len() >= 12);
-    let expected: Vec<String> = cases
-        .iter()
-        .map(|c| c.replace("::", ".").replace('/', "."))
-        .collect();
+    let expected: Vec<String> = cases.iter().map(|c| common::case_folder(c)).collect();
     let mut expected_sorted = expected.clone();
     expected_sorted.sort();
     assert_eq!(recorded(out.path()), expected_sorted);
@@ -133,9 +116,7 @@ fn three_shards_run_every_demo_case_exactly_once() {
         let out = tempfile::tempdir().unwrap();
         let mut cmd = clean(Command::new(env!("CARGO_BIN_EXE_xtask")));
         cmd.args(["test", "--shard", &format!("{k}/3")])
-            .env("TORCH_HARNESS_OUT", out.path())
-            .env_remove("PYTORCH_ROOT")
-            .env_remove("TORCH_HARNESS_PLAN");
+            .env("TORCH_HARNESS_OUT", out.path());
         let output = cmd.output().unwrap();
         check(&output);
         ran.extend(recorded(out.path()));
@@ -143,7 +124,7 @@ fn three_shards_run_every_demo_case_exactly_once() {
     ran.sort();
     let mut expected: Vec<String> = demo_cases()
         .iter()
-        .map(|c| c.replace("::", ".").replace('/', "."))
+        .map(|c| common::case_folder(c))
         .collect();
     expected.sort();
     assert_eq!(ran, expected);
@@ -164,8 +145,6 @@ fn the_report_adds_up_the_xml_and_agrees_with_nextest() {
     let out = test
         .args(["test"])
         .env("DEMO_INJECT_FAILURE", "1")
-        .env_remove("PYTORCH_ROOT")
-        .env_remove("TORCH_HARNESS_OUT")
         .output()
         .unwrap();
     assert!(!out.status.success(), "the injected failure fails the run");

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::workspace;
+use common::clean;
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
@@ -21,28 +21,22 @@ time.sleep(600)
 "#;
 
 fn nextest(checkout: &Path, pids: &Path, tool_config: Option<&Path>) -> Command {
-    let mut cmd = Command::new(env!("CARGO"));
-    for (key, _) in std::env::vars_os() {
-        if key.to_string_lossy().starts_with("NEXTEST") {
-            cmd.env_remove(key);
-        }
-    }
-    cmd.current_dir(workspace())
-        .args([
-            "nextest",
-            "run",
-            "--package",
-            "torch-suite",
-            "-E",
-            "test(=test_tree)",
-        ])
-        .env("PYTORCH_ROOT", checkout)
-        .env("PYTHON", "python3")
-        .env("TORCH_HARNESS_PYTEST", "0")
-        .env("TORCH_HARNESS_OUT", checkout.join("out"))
-        .env("PIDS_FILE", pids)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    let mut cmd = clean(Command::new(env!("CARGO")));
+    cmd.args([
+        "nextest",
+        "run",
+        "--package",
+        "torch-suite",
+        "-E",
+        "test(=test_tree)",
+    ])
+    .env("PYTORCH_ROOT", checkout)
+    .env("PYTHON", "python3")
+    .env("TORCH_HARNESS_PYTEST", "0")
+    .env("TORCH_HARNESS_OUT", checkout.join("out"))
+    .env("PIDS_FILE", pids)
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
     if let Some(config) = tool_config {
         cmd.arg("--tool-config-file")
             .arg(format!("test:{}", config.display()));

@@ -1,6 +1,8 @@
 //! `cargo xtask times update`: a run's measured times go into the store in PyTorch's
 //! shape, pieces add up, stale expectations are listed, and the planner reads it back.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 use torch_harness::report::record::{FailedTest, Record};
@@ -50,13 +52,10 @@ fn measured_times_reach_the_store_and_stale_ones_are_listed() {
     )
     .unwrap();
 
-    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
+    let out = common::clean(Command::new(env!("CARGO_BIN_EXE_xtask")))
         .args(["times", "update", "run-1", "--times"])
         .arg(&planned)
         .env("CARGO_TARGET_DIR", target.path())
-        .env_remove("BUILD_ENVIRONMENT")
-        .env_remove("JOB_NAME")
-        .env_remove("TEST_CONFIG")
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
