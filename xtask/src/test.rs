@@ -541,13 +541,15 @@ pub fn archive(file: &Path) -> Result<ExitCode> {
     Ok(exit_code(status))
 }
 
-/// Set-up, then the project's own tests (what CI runs).
-pub fn check() -> Result<ExitCode> {
+/// Set-up, then the project's own tests (what CI runs), under the `check` profile: no
+/// retries, so a flaky test of this project fails. `nextest_args` go to nextest.
+pub fn check(nextest_args: &[String]) -> Result<ExitCode> {
     let root = crate::workspace::root();
     crate::nextest::ensure(&root)?;
     crate::setup::demo(&root)?;
     let status = nextest_command(&root, &crate::workspace::target_dir(&root)?)
-        .args(["run", "--workspace", "--profile", "ci"])
+        .args(["run", "--workspace", "--profile", "check"])
+        .args(nextest_args)
         .status()
         .context("cannot start `cargo nextest`")?;
     if let Some(why) = nextest_failure(status) {

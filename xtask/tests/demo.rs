@@ -148,7 +148,15 @@ fn the_report_adds_up_the_xml_and_agrees_with_nextest() {
         .output()
         .unwrap();
     assert!(!out.status.success(), "the injected failure fails the run");
-    let run = run_folder(&String::from_utf8_lossy(&out.stderr));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // A real failure reads once: no second try that only says it was refused.
+    assert!(!stderr.contains("TRY 2"), "{stderr}");
+    assert!(!stderr.contains("not run"), "{stderr}");
+    assert!(
+        stderr.contains("Error: test_dataloader exited with code 1"),
+        "the failure says what failed:\n{stderr}"
+    );
+    let run = run_folder(&stderr);
     let json = tempfile::NamedTempFile::new().unwrap();
     let mut report = clean(Command::new(env!("CARGO_BIN_EXE_xtask")));
     let printed = report
@@ -204,7 +212,7 @@ fn the_report_adds_up_the_xml_and_agrees_with_nextest() {
         .collect();
     assert_eq!(failed, ["test_dataloader"]);
 
-    // nextest's JUnit fails exactly that case; its retry was refused, not passed.
+    // nextest's JUnit fails exactly that case, once.
     let junit = std::fs::read_to_string(workspace().join("target/nextest/ci/junit.xml")).unwrap();
     let cases = torch_harness::report::junit::parse(&junit).unwrap();
     let failing: Vec<&str> = cases
@@ -213,10 +221,8 @@ fn the_report_adds_up_the_xml_and_agrees_with_nextest() {
         .map(|c| c.name.as_str())
         .collect();
     assert_eq!(failing, ["test_dataloader"]);
-    assert!(
-        !junit.contains("<flakyFailure"),
-        "a refused retry is not flaky"
-    );
+    assert!(!junit.contains("<flakyFailure"), "{junit}");
+    assert!(!junit.contains("<rerunFailure"), "{junit}");
 
     // A case without a record is a lost result: the report says so and fails.
     std::fs::remove_dir_all(run.join("test_nn")).unwrap();
