@@ -116,7 +116,11 @@ pub fn run(args: ReportArgs) -> Result<ExitCode> {
     for run_dir in &run_dirs {
         let report = build(run_dir, Some(&junit))?;
         print_human(&report);
-        lost |= !report.missing_records.is_empty() || !report.junit_mismatches.is_empty();
+        // A lost result fails the report: a case without a record, a verdict nextest
+        // disagrees with, or a report whose tests the totals could not count.
+        lost |= !report.missing_records.is_empty()
+            || !report.junit_mismatches.is_empty()
+            || !report.unreadable.is_empty();
         reports.push(report);
     }
     if let Some(path) = &args.json {
@@ -378,6 +382,12 @@ fn print_human(r: &Report) {
         "tests {}: {} passed, {} failed, {} errors, {} skipped, {:.1} s",
         t.tests, t.successes, t.failures, t.errors, t.skipped, t.time
     );
+    if !r.unreadable.is_empty() {
+        println!(
+            "not counted: the tests of {} report(s) that cannot be read (UNREADABLE below)",
+            r.unreadable.len()
+        );
+    }
     println!(
         "{:<48} {:<28} {:>5} {:>5} {:>5} {:>5} {:>8}",
         "file", "class", "tests", "fail", "err", "skip", "time s"

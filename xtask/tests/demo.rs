@@ -224,6 +224,33 @@ fn the_report_adds_up_the_xml_and_agrees_with_nextest() {
     assert!(!junit.contains("<flakyFailure"), "{junit}");
     assert!(!junit.contains("<rerunFailure"), "{junit}");
 
+    // A report that cannot be read is a lost result too: the report names it and fails.
+    let autograd =
+        torch_harness::record::Record::read(&run.join("test_autograd/attempt-1/record.json"))
+            .unwrap();
+    let xml = autograd
+        .reports
+        .first()
+        .expect("test_autograd wrote XML")
+        .clone();
+    let original = std::fs::read(&xml).unwrap();
+    std::fs::write(
+        &xml,
+        "<testsuites><testsuite name=\"x\"><testcase name=\"a\"></testsuite>",
+    )
+    .unwrap();
+    let mut cut = clean(Command::new(env!("CARGO_BIN_EXE_xtask")));
+    let cut = cut.arg("report").arg(&run).output().unwrap();
+    let printed = String::from_utf8_lossy(&cut.stdout);
+    assert!(!cut.status.success(), "{printed}");
+    assert!(
+        printed
+            .lines()
+            .any(|l| l.starts_with("UNREADABLE: ") && l.contains(&*xml.to_string_lossy())),
+        "{printed}"
+    );
+    std::fs::write(&xml, &original).unwrap();
+
     // A case without a record is a lost result: the report says so and fails.
     std::fs::remove_dir_all(run.join("test_nn")).unwrap();
     let mut again = clean(Command::new(env!("CARGO_BIN_EXE_xtask")));
