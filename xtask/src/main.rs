@@ -9,6 +9,7 @@ mod e2e_handlers;
 mod e2e_lists;
 mod e2e_serial;
 mod expected;
+mod filterset;
 mod fuzz;
 mod lists;
 mod nextest;

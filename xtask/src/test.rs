@@ -122,6 +122,7 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
         }
     }
 
+    let (passthrough, user_filters) = crate::filterset::take_filtersets(&args.nextest_args);
     let (document, cases) = match &args.shard {
         Some(shard) => {
             let (i, n) = crate::plan::parse_shard(shard)?;
@@ -152,11 +153,18 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
             nextest
                 .env(var::PLAN, &path)
                 .env(var::SHARD, format!("{i}/{n}"));
+            // The plan holds only the selection; nextest keeps what the user's filters
+            // keep of it.
+            for filter in &user_filters {
+                nextest.args(["-E", filter]);
+            }
             (Some(document), cases)
         }
         None => {
-            if let Some(filterset) = &resolved.filterset {
-                nextest.args(["-E", filterset]);
+            if let Some(filterset) =
+                crate::filterset::both(resolved.filterset.as_deref(), &user_filters)
+            {
+                nextest.args(["-E", &filterset]);
             }
             (None, resolved.case_names())
         }
@@ -233,7 +241,7 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
     if args.inductor {
         nextest.env("PYTORCH_TEST_WITH_INDUCTOR", "1");
     }
-    nextest.args(&args.nextest_args);
+    nextest.args(&passthrough);
     if args.rerun_disabled_tests {
         nextest.env(torch_harness::lists::var::RERUN_DISABLED, "1");
     }
@@ -273,11 +281,25 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
             .chain(rest)
             .chain(last.iter().cloned())
             .collect();
-        dry_run(
-            &resolved,
-            document.as_ref().map(|d| &d.plan),
-            &cases,
-            &nextest,
+        // Without --shard, the plan of this machine running every case whole.
+        let one_machine = match &document {
+            Some(_) => None,
+            None => Some(crate::plan::one_machine(
+                &resolved,
+                &times.times,
+                args.plan.threads,
+            )?),
+        };
+        let plan = document.as_ref().map(|d| &d.plan).or(one_machine.as_ref());
+        dry_run(&resolved, plan, &cases, &nextest);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let (Some(shard), true) = (&args.shard, cases.is_empty()) {
+        // A matrix wider than the suite has empty shards; each of them passes.
+        println!(
+            "shard {shard} has no cases ({} cases over {} shards): nothing to run",
+            resolved.case_names().len(),
+            document.as_ref().map_or(0, |d| d.plan.shards.len())
         );
         return Ok(ExitCode::SUCCESS);
     }
@@ -385,7 +407,14 @@ fn set_up_demo(root: &Path, remapped: bool) -> Result<PathBuf> {
 }
 
 fn dry_run(resolved: &Resolved, plan: Option<&Plan>, cases: &[String], nextest: &Command) {
-    println!("{} cases selected", resolved.case_names().len());
+    let selected = resolved.case_names().len();
+    match plan.and_then(|p| Some((p.selected_shard?, p.shards.len()))) {
+        Some((i, n)) => println!(
+            "{} cases selected (shard {i}/{n}; {selected} in the whole selection)",
+            cases.len()
+        ),
+        None => println!("{selected} cases selected"),
+    }
     match &resolved.filterset {
         Some(f) => println!("filterset: {f}"),
         None => println!("filterset: all (no selection flags narrow the run)"),

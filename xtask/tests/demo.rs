@@ -130,6 +130,41 @@ fn three_shards_run_every_demo_case_exactly_once() {
     assert_eq!(ran, expected);
 }
 
+#[test]
+fn selection_flags_and_a_users_filterset_must_both_hold() {
+    let out = tempfile::tempdir().unwrap();
+    let mut cmd = clean(Command::new(env!("CARGO_BIN_EXE_xtask")));
+    cmd.args(["test", "-i", "nn", "--", "-E", "test(/pool/)"])
+        .env("TORCH_HARNESS_OUT", out.path());
+    check(&cmd.output().unwrap());
+    assert_eq!(recorded(out.path()), ["nn.test_pooling"]);
+}
+
+#[test]
+fn an_empty_shard_passes_and_says_so() {
+    // Wider than the demo: some shards get no case.
+    let shards = demo_cases().len() + 5;
+    let mut plan = clean(Command::new(env!("CARGO_BIN_EXE_xtask")));
+    plan.args(["plan", "--shards", &shards.to_string(), "--json"]);
+    let plan: serde_json::Value =
+        serde_json::from_str(&common::ok(plan.output().unwrap())).unwrap();
+    let empty = plan["shards"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["cases"].as_array().unwrap().is_empty())
+        .expect("an empty shard")["shard"]
+        .as_u64()
+        .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let mut cmd = clean(Command::new(env!("CARGO_BIN_EXE_xtask")));
+    cmd.args(["test", "--shard", &format!("{empty}/{shards}")])
+        .env("TORCH_HARNESS_OUT", out.path());
+    let stdout = common::ok(cmd.output().unwrap());
+    assert!(stdout.contains("has no cases"), "{stdout}");
+    assert!(recorded(out.path()).is_empty());
+}
+
 /// The folder `cargo xtask test` said it wrote to.
 fn run_folder(stderr: &str) -> PathBuf {
     let line = stderr
@@ -225,9 +260,10 @@ fn the_report_adds_up_the_xml_and_agrees_with_nextest() {
     assert!(!junit.contains("<rerunFailure"), "{junit}");
 
     // A report that cannot be read is a lost result too: the report names it and fails.
-    let autograd =
-        torch_harness::record::Record::read(&run.join("test_autograd/attempt-1/record.json"))
-            .unwrap();
+    let autograd = torch_harness::report::record::Record::read(
+        &run.join("test_autograd/attempt-1/record.json"),
+    )
+    .unwrap();
     let xml = autograd
         .reports
         .first()

@@ -72,6 +72,47 @@ fn selection_flags_and_their_filterset_pick_the_same_cases() {
     );
 }
 
+/// The "N cases selected" count and the `shard i/n: …, K cases` lines of a dry run.
+fn counts(flags: &[&str]) -> (usize, Vec<(String, usize)>) {
+    let mut cmd = clean(Command::new(env!("CARGO_BIN_EXE_xtask")));
+    cmd.args(["test", "--dry-run"]).args(flags);
+    let out = ok(cmd.output().unwrap());
+    let selected = out
+        .lines()
+        .find_map(|l| l.split_once(" cases selected"))
+        .and_then(|(n, _)| n.parse().ok())
+        .unwrap_or_else(|| panic!("no count in:\n{out}"));
+    let shards = out
+        .lines()
+        .filter_map(|l| {
+            let (shard, rest) = l.strip_prefix("shard ")?.split_once(": ")?;
+            let (_, cases) = rest.split_once(" s predicted, ")?;
+            Some((shard.to_string(), cases.split(' ').next()?.parse().ok()?))
+        })
+        .collect();
+    (selected, shards)
+}
+
+#[test]
+fn a_dry_run_prints_the_plan_and_counts_what_this_machine_runs() {
+    let (_, all) = dry_run(&[]);
+    let (selected, shards) = counts(&[]);
+    assert_eq!(selected, all.len());
+    assert_eq!(
+        shards,
+        [("1/1".to_string(), all.len())],
+        "one machine, every case"
+    );
+
+    let (_, second) = dry_run(&["--shard", "2/3"]);
+    let (selected, shards) = counts(&["--shard", "2/3"]);
+    assert_eq!(selected, second.len(), "the count is this shard's");
+    assert!(second.len() < all.len());
+    assert_eq!(shards.len(), 3);
+    assert_eq!(shards.iter().map(|(_, n)| n).sum::<usize>(), all.len());
+    assert_eq!(shards[1], ("2/3".to_string(), second.len()));
+}
+
 #[test]
 fn an_unknown_include_is_a_clear_error() {
     let mut cmd = clean(Command::new(env!("CARGO_BIN_EXE_xtask")));
