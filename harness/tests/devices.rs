@@ -1,16 +1,29 @@
 //! Device leases with fake devices: probe cases record the device they were given and
 //! when they ran; at 8 threads over 4 devices no device ever holds more cases than its
-//! capacity, and every device is used.
+//! capacity, every device reaches it, and every device is used.
 
 mod common;
 
 use std::collections::BTreeMap;
 
+/// Holds its device for a moment, and with PARTNERS=n first waits (up to 5 s) until n
+/// cases hold the device together, so a capacity of n is reached whenever the leases
+/// allow it, however slowly the machine starts processes.
 const PROBE: &str = r#"import os, time
+device = os.environ.get('CUDA_VISIBLE_DEVICES', '-')
+held = os.path.join(os.environ["HELD_DIR"], device)
+os.makedirs(held, exist_ok=True)
+me = os.path.join(held, str(os.getpid()))
+open(me, "w").close()
 start = time.time()
+deadline = start + 5
+while len(os.listdir(held)) < int(os.environ["PARTNERS"]) and time.time() < deadline:
+    time.sleep(0.01)
 time.sleep(0.15)
+end = time.time()
+os.remove(me)
 with open(os.environ["PROBE_LOG"], "a") as f:
-    f.write(f"{os.environ.get('CUDA_VISIBLE_DEVICES', '-')} {start} {time.time()}\n")
+    f.write(f"{device} {start} {end}\n")
 "#;
 
 /// Runs 40 probe cases on `threads` workers, as nextest would (one process per case,
@@ -40,6 +53,8 @@ fn run_probes(devices: &str, procs: usize, threads: usize) -> BTreeMap<String, V
                         .env("TORCH_HARNESS_DEVICES", devices)
                         .env("TORCH_HARNESS_PROCS_PER_DEVICE", procs.to_string())
                         .env("PROBE_LOG", log)
+                        .env("HELD_DIR", root.join("held"))
+                        .env("PARTNERS", procs.to_string())
                         .output()
                         .unwrap();
                     assert!(out.status.success(), "{}", common::stderr(&out));
@@ -86,6 +101,10 @@ fn check(devices: &str, procs: usize) {
         let most = peak(intervals);
         eprintln!("device {device}: {} cases, peak {most}", intervals.len());
         assert!(most <= procs, "device {device} held {most} cases at once");
+        assert_eq!(
+            most, procs,
+            "device {device} never held {procs} cases at once: its capacity is not {procs}"
+        );
     }
 }
 
