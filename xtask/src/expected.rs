@@ -53,8 +53,9 @@ pub fn run(cmd: Expected) -> Result<ExitCode> {
                 FamilyArg::Dynamo => Family::Dynamo,
                 FamilyArg::Inductor => Family::Inductor,
             };
-            let target = crate::workspace::target_dir(&crate::workspace::root())?;
-            let run_dir = crate::report::run_dir(&target, run.as_deref())?;
+            let mut settings = Settings::from_env();
+            settings.target_dir = crate::workspace::target_dir(&crate::workspace::root())?;
+            let run_dir = crate::report::run_dir(&settings, run.as_deref())?;
             let mut tests = Vec::new();
             for record in crate::report::records(&run_dir)? {
                 for report in &record.reports {

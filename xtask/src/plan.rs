@@ -29,7 +29,7 @@ pub struct PlanArgs {
 #[derive(Args, Clone, Default)]
 pub struct PlanInputs {
     /// PyTorch's test-times JSON (default: the checkout's .additional_ci_files/test-times.json,
-    /// then times recorded by earlier runs under target/).
+    /// then times recorded by earlier runs of the checkout, under target/).
     #[arg(long)]
     pub times: Option<PathBuf>,
     /// Test threads per machine (default: PyTorch's NUM_PROCS on CPU, from the policy).
@@ -149,7 +149,7 @@ pub fn load_times(settings: &Settings, explicit: Option<&Path>) -> Result<Loaded
     }
     let candidates = [
         settings.root.join(".additional_ci_files/test-times.json"),
-        settings.target_dir.join("torch-harness/test-times.json"),
+        settings.times_store(),
     ];
     let Some(path) = candidates.into_iter().find(|p| p.exists()) else {
         eprintln!("no test times found; planning without them");

@@ -96,7 +96,10 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
     let failed = if args.order.no_failed_first {
         Vec::new()
     } else {
-        crate::order::previous_failures(&target)
+        crate::order::previous_failures(&torch_harness::settings::Settings {
+            target_dir: target.clone(),
+            ..resolved.settings.clone()
+        })
     };
     let chosen = match &args.order.changed {
         Some(base) => Some(crate::changed::apply(
@@ -332,10 +335,13 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
     if fresh(&junit) {
         eprintln!("JUnit: {}", junit.display());
     }
-    // The run's folder: TORCH_HARNESS_OUT, else the newest, if this invocation wrote it.
+    // The run's folder: TORCH_HARNESS_OUT, else this checkout's newest, if this
+    // invocation wrote it.
+    let mut settings = resolved.settings.clone();
+    settings.target_dir = target.clone();
     let run = match std::env::var_os(var::OUT).filter(|o| !o.is_empty()) {
         Some(_) => Some(resolved.settings.out_dir.clone()),
-        None => crate::report::run_dir(&target, None)
+        None => crate::report::run_dir(&settings, None)
             .ok()
             .filter(|dir| fresh(dir)),
     };
