@@ -58,6 +58,8 @@ pub(super) fn run(cx: &Context, case: &PythonCase) -> Result<(), Failed> {
         expected,
         timeout: cx.policy.timeouts.limit(expected, ctx.config.is_slow()),
         retries,
+        // A distributed file run whole is as unsafe to rerun as its configurations.
+        never_retried: module.starts_with("distributed/"),
     };
     execute(cx, &ctx, attempt)
 }
