@@ -3,7 +3,7 @@
 mod common;
 
 use common::{check, clean, kept, nextest_list, recorded, workspace};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Every case of the demo, as written out in `common`.
@@ -383,5 +383,82 @@ fn a_dynamo_run_updates_the_expected_failure_lists() {
             .env("PYTORCH_ROOT", copy.path())
             .output()
             .unwrap(),
+    );
+}
+
+/// A dynamo-mode failure of the demo (its expected-failure entry removed), and the
+/// record of the failing case.
+fn a_dynamo_failure(copy: &Path, out: &Path) -> torch_harness::report::record::Record {
+    std::fs::remove_file(
+        copy.join("test/dynamo_expected_failures/TestTensorOps.test_inplace_aliasing"),
+    )
+    .unwrap();
+    let mut test = clean(Command::new(env!("CARGO_BIN_EXE_xtask")));
+    test.args(["test", "--dynamo", "--", "-E", "test(=test_torch)"])
+        .env("PYTORCH_ROOT", copy)
+        .env("PYTHON", common::demo_python())
+        .env("TORCH_HARNESS_OUT", out);
+    let run = test.output().unwrap();
+    assert!(
+        !run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    torch_harness::report::record::Record::read(&out.join("test_torch/attempt-1/record.json"))
+        .unwrap()
+}
+
+#[test]
+fn a_records_command_and_repro_reproduce_the_case() {
+    let copy = demo_copy();
+    let out = tempfile::tempdir().unwrap();
+    let record = a_dynamo_failure(copy.path(), out.path());
+    assert!(!record.verdict.is_pass());
+    assert_eq!(
+        record
+            .env
+            .get("PYTORCH_TEST_WITH_DYNAMO")
+            .map(String::as_str),
+        Some("1")
+    );
+
+    // The command, from a shell with nothing of this run's environment: the same
+    // failure, not a missing module.
+    let direct = Command::new("sh")
+        .args(["-c", &record.command])
+        .env_clear()
+        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+        .output()
+        .unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&direct.stdout),
+        String::from_utf8_lossy(&direct.stderr)
+    );
+    assert!(!direct.status.success(), "{}\n{said}", record.command);
+    assert!(
+        !said.contains("No module named"),
+        "{}\n{said}",
+        record.command
+    );
+    assert!(
+        said.contains("test_inplace_aliasing"),
+        "{}\n{said}",
+        record.command
+    );
+
+    // The repro, from a shell without the run's variables: nextest runs the case again
+    // and it fails the same way.
+    let again = clean(Command::new("sh"))
+        .args(["-c", &record.repro])
+        .current_dir("/")
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&again.stderr);
+    assert!(!again.status.success(), "{}\n{said}", record.repro);
+    assert!(
+        said.contains("Error: test_torch exited with code 1: TestTensorOps.test_inplace_aliasing"),
+        "{}\n{said}",
+        record.repro
     );
 }

@@ -21,6 +21,7 @@ fn record(dir: &Path, case: &str, key: &str, seconds: f64) {
         runs: 1,
         waited_seconds: 0.0,
         command: String::new(),
+        env: Default::default(),
         cwd: dir.to_path_buf(),
         devices: Vec::new(),
         log: folder.join("output.log"),

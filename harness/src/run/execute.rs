@@ -11,6 +11,7 @@ use crate::launch::serial_tests::Phase;
 use crate::launch::{self, Launch, RunContext, mem_leak, stepcurrent};
 use crate::report::record::{self, Record};
 use crate::report::verdict::Verdict;
+use crate::settings::var;
 use libtest_mimic::Failed;
 use std::time::Duration;
 
@@ -91,6 +92,7 @@ pub(super) fn execute(cx: &Context, ctx: &RunContext, attempt: Attempt<'_>) -> R
         runs: file.runs.len(),
         waited_seconds: ran.waited.as_secs_f64(),
         command: ran.commands.join(" ; "),
+        env: ran.env.into_iter().collect(),
         cwd: launch.cwd.clone(),
         devices: ran.devices,
         log: launch.log_path(),
@@ -178,25 +180,55 @@ fn refuse_retry(
     }
 }
 
-/// `PYTORCH_ROOT=… cargo nextest run -E 'test(=case)'`, with the variables that shaped
-/// this run.
+/// `cd <workspace> && PYTORCH_ROOT=… cargo nextest run --package torch-suite -E
+/// 'test(=case)'`, with the variables that shaped this run: the harness's settings and
+/// what it passes on to the child.
 fn repro(cx: &Context, case: &str) -> String {
-    let mut line = String::new();
+    let quote = launch::shell_quote;
+    let mut vars: Vec<(String, String)> = Vec::new();
     if cx.settings.root != cx.settings.workspace.join("demo") {
-        line.push_str(&format!("PYTORCH_ROOT={} ", cx.settings.root.display()));
+        vars.push((
+            var::PYTORCH_ROOT.into(),
+            cx.settings.root.display().to_string(),
+        ));
     }
-    for var in [
+    let settings = [
         "TEST_CONFIG",
         "BUILD_ENVIRONMENT",
-        "PYTHON",
+        "JOB_NAME",
+        var::PYTHON,
+        var::MANIFESTS,
+        var::PYTEST,
+        var::PYTEST_K,
+        "PYTORCH_TEST_DO_NOT_USE_PYTEST",
+        "CPP_TESTS_DIR",
         crate::launch::devices::DEVICES_VAR,
-    ] {
-        if let Ok(value) = std::env::var(var)
+        "TORCH_HARNESS_PROCS_PER_DEVICE",
+    ];
+    for name in settings {
+        if let Ok(value) = std::env::var(name)
             && !value.is_empty()
+            && !vars.iter().any(|(k, _)| k == name)
         {
-            line.push_str(&format!("{var}={value} "));
+            vars.push((name.to_string(), value));
         }
     }
-    line.push_str(&format!("cargo nextest run -E 'test(={case})'"));
+    for (k, v) in launch::passed_on() {
+        if !vars.iter().any(|(set, _)| *set == k) {
+            vars.push((k, v));
+        }
+    }
+    let mut line = format!(
+        "cd {} && ",
+        quote(&cx.settings.workspace.display().to_string())
+    );
+    for (k, v) in vars {
+        line.push_str(&quote(&format!("{k}={v}")));
+        line.push(' ');
+    }
+    line.push_str(&format!(
+        "cargo nextest run --package torch-suite -E {}",
+        quote(&format!("test(={case})"))
+    ));
     line
 }

@@ -170,3 +170,8 @@ pub fn listed(list: &TestListSummary) -> Vec<(String, String)> {
 /// The harness tests' survivor check, which does not use the harness's /proc reader.
 #[path = "../../../harness/tests/common/survivors.rs"]
 pub mod survivors;
+
+/// The demo's Python environment, which `cargo xtask setup` creates.
+pub fn demo_python() -> PathBuf {
+    workspace().join("target/torch-harness/demo-venv/bin/python")
+}
