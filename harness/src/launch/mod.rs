@@ -406,6 +406,7 @@ mod tests {
             "NEXTEST_RUN_ID" => Some(OsString::from("run1")),
             "PYTORCH_ROOT" => Some(OsString::from("/pt")),
             "PYTHON" => Some(OsString::from("/py/bin/python")),
+            "TORCH_HARNESS_OUT" => Some(OsString::from("/ws/target/torch-harness/runs/run1")),
             _ => None,
         });
         let manifests = Path::new(env!("CARGO_MANIFEST_DIR")).join("../test-manifests");
