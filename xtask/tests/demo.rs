@@ -360,6 +360,18 @@ fn a_dynamo_run_updates_the_expected_failure_lists() {
         check(&out);
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
+    // The run was dynamo's: it says nothing about the inductor lists.
+    let mut wrong = clean(Command::new(env!("CARGO_BIN_EXE_xtask")));
+    let wrong = wrong
+        .args(["expected-failures", "update", "--family", "inductor"])
+        .arg(out_dir.path())
+        .env("PYTORCH_ROOT", copy.path())
+        .output()
+        .unwrap();
+    assert!(!wrong.status.success());
+    let said = String::from_utf8_lossy(&wrong.stderr);
+    assert!(said.contains("is not a run in inductor mode"), "{said}");
+
     let proposal = update(false);
     assert!(
         proposal.contains("add    dynamo_expected_failures/TestTensorOps.test_inplace_aliasing"),
@@ -460,5 +472,44 @@ fn a_records_command_and_repro_reproduce_the_case() {
         said.contains("Error: test_torch exited with code 1: TestTensorOps.test_inplace_aliasing"),
         "{}\n{said}",
         record.repro
+    );
+}
+
+#[test]
+fn a_plain_run_cannot_update_the_expected_failure_lists() {
+    let copy = demo_copy();
+    let out = tempfile::tempdir().unwrap();
+    let mut test = clean(Command::new(env!("CARGO_BIN_EXE_xtask")));
+    // A plain run with a real failure in it.
+    test.args(["test", "--", "-E", "test(=test_dataloader)"])
+        .env("DEMO_INJECT_FAILURE", "1")
+        .env("PYTORCH_ROOT", copy.path())
+        .env("PYTHON", common::demo_python())
+        .env("TORCH_HARNESS_OUT", out.path());
+    assert!(!test.output().unwrap().status.success());
+    let lists = copy.path().join("test/dynamo_expected_failures");
+    let before = std::fs::read_dir(&lists).unwrap().count();
+    let mut update = clean(Command::new(env!("CARGO_BIN_EXE_xtask")));
+    let update = update
+        .args(["expected-failures", "update", "--write"])
+        .arg(out.path())
+        .env("PYTORCH_ROOT", copy.path())
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&update.stderr);
+    assert!(
+        !update.status.success(),
+        "{}",
+        String::from_utf8_lossy(&update.stdout)
+    );
+    assert!(said.contains("is not a run in dynamo mode"), "{said}");
+    assert!(
+        said.contains("cargo xtask test --dynamo --keep-going"),
+        "{said}"
+    );
+    assert_eq!(
+        std::fs::read_dir(&lists).unwrap().count(),
+        before,
+        "nothing written"
     );
 }
