@@ -327,3 +327,39 @@ fn a_distributed_file_run_as_a_python_case_is_never_retried() {
             .exists()
     );
 }
+
+#[test]
+fn a_piece_in_unittest_mode_says_what_forces_that_mode() {
+    let checkout = fixture();
+    let out = tempfile::tempdir().unwrap();
+    for (vars, cause) in [
+        (
+            &[("TORCH_HARNESS_PYTEST", "0")][..],
+            "TORCH_HARNESS_PYTEST=0",
+        ),
+        (
+            &[
+                ("TORCH_HARNESS_PYTEST", "1"),
+                ("PYTORCH_TEST_DO_NOT_USE_PYTEST", "1"),
+            ][..],
+            "PYTORCH_TEST_DO_NOT_USE_PYTEST=1",
+        ),
+    ] {
+        let run = harness_with(
+            checkout.root(),
+            out.path(),
+            &["test_pass::shard_1_of_2", "--exact"],
+            vars,
+        );
+        assert!(!run.status.success());
+        let err = stderr(&run);
+        let line = err
+            .lines()
+            .find(|l| l.starts_with("Error: "))
+            .unwrap_or_else(|| panic!("no Error: line in {err}"));
+        assert_eq!(line.matches("test_pass::shard_1_of_2").count(), 1, "{line}");
+        assert!(line.contains("needs pytest mode"), "{line}");
+        assert!(line.contains(cause), "{line}");
+        assert!(!line.contains("install pytest"), "{line}");
+    }
+}

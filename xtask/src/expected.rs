@@ -146,7 +146,7 @@ fn family_name(family: Family) -> &'static str {
 
 /// Whether the case ran in `family`'s compiled mode (and not in the other family's),
 /// by the variables its record kept.
-fn ran_in(record: &torch_harness::record::Record, family: Family) -> bool {
+fn ran_in(record: &torch_harness::report::record::Record, family: Family) -> bool {
     let on = |var: &str| record.env.get(var).is_some_and(|v| v == "1");
     on(mode_var(family)) && !on(mode_var(other(family)))
 }

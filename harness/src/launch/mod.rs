@@ -52,14 +52,11 @@ pub struct Launch {
 
 #[derive(Debug, thiserror::Error)]
 pub enum LaunchError {
-    #[error(
-        "{case} is a piece of a split file, which needs pytest mode (--shard-id/--num-shards); install pytest in {python}"
-    )]
-    PieceNeedsPytest { case: String, python: PathBuf },
-    #[error(
-        "{case} runs every class but some, which needs pytest mode (`-k not (...)`); install pytest in {python}"
-    )]
-    ExceptNeedsPytest { case: String, python: PathBuf },
+    // The caller says why the run is in unittest mode, and names the case.
+    #[error("is a piece of a split file, which needs pytest mode (--shard-id/--num-shards)")]
+    PieceNeedsPytest,
+    #[error("runs every class but some, which needs pytest mode (`-k not (...)`)")]
+    ExceptNeedsPytest,
 }
 
 /// Facts about this run that change the command, gathered once by the caller.
@@ -103,10 +100,7 @@ impl Launch {
             args.push(format!("--shard-id={}", piece.0));
             args.push(format!("--num-shards={}", piece.1));
         } else if case.piece.is_some() {
-            return Err(LaunchError::PieceNeedsPytest {
-                case: name,
-                python: settings.python.clone(),
-            });
+            return Err(LaunchError::PieceNeedsPytest);
         }
         if policy.handler(module) == Some(Handler::Subprocess) {
             args.push("--subprocess".into());
@@ -116,10 +110,7 @@ impl Launch {
             match &case.classes {
                 Some(ClassFilter::Only(classes)) => args.extend(classes.iter().cloned()),
                 Some(ClassFilter::Except(_)) => {
-                    return Err(LaunchError::ExceptNeedsPytest {
-                        case: name,
-                        python: settings.python.clone(),
-                    });
+                    return Err(LaunchError::ExceptNeedsPytest);
                 }
                 None => {}
             }
