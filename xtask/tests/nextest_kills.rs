@@ -97,9 +97,11 @@ fn sigint_to_nextest_leaves_no_process() {
 fn slow_timeout_once() {
     let (dir, pids) = setup();
     let config = dir.path().join("tool.toml");
+    // The period is the time the harness and Python get to start the tree before
+    // nextest ends the case: enough on a loaded machine, or the tree is never seen.
     std::fs::write(
         &config,
-        "[[profile.default.overrides]]\nfilter = 'test(=test_tree)'\nslow-timeout = { period = \"2s\", terminate-after = 1, grace-period = \"2s\" }\n",
+        "[[profile.default.overrides]]\nfilter = 'test(=test_tree)'\nslow-timeout = { period = \"6s\", terminate-after = 1, grace-period = \"2s\" }\n",
     )
     .unwrap();
     let out = nextest(dir.path(), &pids, Some(&config)).output().unwrap();
