@@ -69,7 +69,7 @@ impl Settings {
                 let run = get("NEXTEST_RUN_ID")
                     .map(|id| id.to_string_lossy().into_owned())
                     .unwrap_or_else(|| format!("local-{}", std::process::id()));
-                target_dir.join("torch-harness/runs").join(run)
+                runs_dir(&target_dir, &root).join(run)
             },
             |o| absolute(&workspace, o),
         );
@@ -87,6 +87,37 @@ impl Settings {
     pub fn cache_dir(&self) -> PathBuf {
         self.target_dir.join("torch-harness/cache")
     }
+
+    /// This checkout's runs (`<run id>/` each): another checkout's runs are elsewhere.
+    pub fn runs_dir(&self) -> PathBuf {
+        runs_dir(&self.target_dir, &self.root)
+    }
+
+    /// The times this checkout's runs measured (`cargo xtask times update`), which its
+    /// planner reads; another checkout's times do not move its plan.
+    pub fn times_store(&self) -> PathBuf {
+        self.target_dir
+            .join("torch-harness/test-times")
+            .join(format!("{}.json", checkout_key(&self.root)))
+    }
+}
+
+fn runs_dir(target_dir: &Path, root: &Path) -> PathBuf {
+    target_dir
+        .join("torch-harness/runs")
+        .join(checkout_key(root))
+}
+
+/// `<folder name>-<hash of the full path>`: readable, and distinct for two checkouts
+/// with the same folder name.
+pub fn checkout_key(root: &Path) -> String {
+    let path = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "root".into());
+    let hash = crate::util::hash::stable_hash(&path.to_string_lossy());
+    format!("{name}-{:08x}", hash & 0xffff_ffff)
 }
 
 fn compiled_workspace() -> PathBuf {
@@ -123,7 +154,12 @@ mod tests {
         let s = settings(&[("NEXTEST_WORKSPACE_ROOT", "/ws"), ("NEXTEST_RUN_ID", "abc")]);
         assert_eq!(s.root, Path::new("/ws/demo"));
         assert_eq!(s.manifests, Path::new("/ws/test-manifests"));
-        assert_eq!(s.out_dir, Path::new("/ws/target/torch-harness/runs/abc"));
+        assert_eq!(
+            s.out_dir,
+            Path::new("/ws/target/torch-harness/runs")
+                .join(checkout_key(Path::new("/ws/demo")))
+                .join("abc")
+        );
         // No demo venv under /ws, so the system interpreter.
         assert_eq!(s.python, Path::new("python3"));
     }
@@ -144,5 +180,23 @@ mod tests {
             s.cache_dir(),
             Path::new("/cache/target/torch-harness/cache")
         );
+    }
+
+    #[test]
+    fn runs_and_times_are_kept_per_checkout() {
+        let a = settings(&[
+            ("NEXTEST_WORKSPACE_ROOT", "/ws"),
+            ("PYTORCH_ROOT", "/a/pytorch"),
+        ]);
+        let b = settings(&[
+            ("NEXTEST_WORKSPACE_ROOT", "/ws"),
+            ("PYTORCH_ROOT", "/b/pytorch"),
+        ]);
+        assert_ne!(a.runs_dir(), b.runs_dir());
+        assert_ne!(a.times_store(), b.times_store());
+        assert!(a.out_dir.starts_with(a.runs_dir()));
+        let key = checkout_key(Path::new("/a/pytorch"));
+        assert!(key.starts_with("pytorch-"), "{key}");
+        assert_eq!(key.len(), "pytorch-".len() + 8);
     }
 }

@@ -196,7 +196,7 @@ fn an_ignored_case_says_why_when_run() {
 fn a_missing_interpreter_fails_the_case_with_a_reason() {
     let checkout = fixture();
     let out = tempfile::tempdir().unwrap();
-    let run = std::process::Command::new(env!("CARGO_BIN_EXE_torch-harness"))
+    let run = common::harness_command()
         .args(["python", "test_pass", "--exact"])
         .env("PYTORCH_ROOT", checkout.root())
         .env("TORCH_HARNESS_OUT", out.path())
@@ -219,7 +219,7 @@ fn a_malformed_manifest_stops_listing_with_file_and_line() {
         "CI_SERIAL_LIST = [\"test_nn\"]\nRUN_PARALLEL_BLOCKLIST = 3\n",
     )
     .unwrap();
-    let run = std::process::Command::new(env!("CARGO_BIN_EXE_torch-harness"))
+    let run = common::harness_command()
         .args(["python", "--list", "--format", "terse"])
         .env("PYTORCH_ROOT", checkout.root())
         .env("TORCH_HARNESS_MANIFESTS", manifests.path())
@@ -232,9 +232,34 @@ fn a_malformed_manifest_stops_listing_with_file_and_line() {
     assert!(err.contains("RUN_PARALLEL_BLOCKLIST"), "{err}");
 }
 
+/// Cases for nextest's retries: a real failure, a crash, a hang the harness times out,
+/// a pass, and a distributed file that crashes.
+fn retry_fixture() -> Checkout {
+    Checkout::new(&[
+        ("test/test_pass.py", PASSING),
+        (
+            "test/test_fail.py",
+            "import sys\nprint('AssertionError: 2 != 3', file=sys.stderr)\nsys.exit(1)\n",
+        ),
+        (
+            "test/test_segv.py",
+            "import os, signal\nos.kill(os.getpid(), signal.SIGSEGV)\n",
+        ),
+        ("test/test_hang.py", "import time\ntime.sleep(600)\n"),
+        (
+            "test/distributed/test_crashy.py",
+            "import os, signal\nos.kill(os.getpid(), signal.SIGSEGV)\n",
+        ),
+        (
+            "torch-harness.toml",
+            "[timeouts]\nfloor_seconds = 0.0\ngrace_seconds = 0.5\n[expected_seconds]\ntest_hang = 0.5\n",
+        ),
+    ])
+}
+
 #[test]
-fn a_nextest_retry_reruns_a_crash_but_not_a_real_failure() {
-    let checkout = fixture();
+fn a_forced_retry_reruns_only_an_attempt_that_left_no_record() {
+    let checkout = retry_fixture();
     let out = tempfile::tempdir().unwrap();
     let attempt = |case: &str, n: &str| {
         harness_with(
@@ -244,18 +269,97 @@ fn a_nextest_retry_reruns_a_crash_but_not_a_real_failure() {
             &[("NEXTEST_ATTEMPT", n)],
         )
     };
-    assert!(!attempt("test_fail", "1").status.success());
-    let retry = attempt("test_fail", "2");
-    assert!(!retry.status.success());
-    let err = stderr(&retry);
+    // What the first attempt recorded stands, a crash and a timeout included: a rerun
+    // must never turn a real failure green.
+    for (case, first) in [
+        ("test_fail", "exited with code 1"),
+        ("test_segv", "crashed with SIGSEGV"),
+        ("test_hang", "timed out after"),
+    ] {
+        assert!(!attempt(case, "1").status.success(), "{case}");
+        let retry = attempt(case, "2");
+        assert!(!retry.status.success(), "{case}");
+        let err = stderr(&retry);
+        assert!(
+            err.contains(&format!(
+                "Error: {case} attempt 2 not run: attempt 1 {first}"
+            )),
+            "{err}"
+        );
+        assert!(
+            !out.path().join(case).join("attempt-2/output.log").exists(),
+            "{case} ran again"
+        );
+    }
+    // An attempt that left no record (the harness or the machine died) runs again.
+    let again = attempt("test_pass", "2");
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert!(out.path().join("test_pass/attempt-2/output.log").exists());
+}
+
+#[test]
+fn a_distributed_file_run_as_a_python_case_is_never_retried() {
+    let checkout = retry_fixture();
+    let out = tempfile::tempdir().unwrap();
+    let attempt = |n: &str| {
+        harness_with(
+            checkout.root(),
+            out.path(),
+            &["distributed::test_crashy", "--exact"],
+            &[("NEXTEST_ATTEMPT", n)],
+        )
+    };
+    let first = attempt("1");
     assert!(
-        err.contains("attempt 2 not run: attempt 1 exited with code 1"),
-        "{err}"
+        stderr(&first).contains("crashed with SIGSEGV"),
+        "{}",
+        stderr(&first)
     );
-    assert!(!out.path().join("test_fail/attempt-2/output.log").exists());
-    // A crash of the whole process is what nextest's retry is for.
-    assert!(!attempt("test_segv", "1").status.success());
-    let again = attempt("test_segv", "2");
-    assert!(stderr(&again).contains("Error: test_segv crashed with SIGSEGV"));
-    assert!(out.path().join("test_segv/attempt-2/output.log").exists());
+    for n in ["2", "3"] {
+        let retry = attempt(n);
+        assert!(!retry.status.success());
+        let err = stderr(&retry);
+        assert!(err.contains("is never retried"), "{err}");
+    }
+    assert!(
+        !out.path()
+            .join("distributed.test_crashy/attempt-2/output.log")
+            .exists()
+    );
+}
+
+#[test]
+fn a_piece_in_unittest_mode_says_what_forces_that_mode() {
+    let checkout = fixture();
+    let out = tempfile::tempdir().unwrap();
+    for (vars, cause) in [
+        (
+            &[("TORCH_HARNESS_PYTEST", "0")][..],
+            "TORCH_HARNESS_PYTEST=0",
+        ),
+        (
+            &[
+                ("TORCH_HARNESS_PYTEST", "1"),
+                ("PYTORCH_TEST_DO_NOT_USE_PYTEST", "1"),
+            ][..],
+            "PYTORCH_TEST_DO_NOT_USE_PYTEST=1",
+        ),
+    ] {
+        let run = harness_with(
+            checkout.root(),
+            out.path(),
+            &["test_pass::shard_1_of_2", "--exact"],
+            vars,
+        );
+        assert!(!run.status.success());
+        let err = stderr(&run);
+        let line = err
+            .lines()
+            .find(|l| l.starts_with("Error: "))
+            .unwrap_or_else(|| panic!("no Error: line in {err}"));
+        assert_eq!(line.matches("test_pass::shard_1_of_2").count(), 1, "{line}");
+        assert!(line.contains("needs pytest mode"), "{line}");
+        assert!(line.contains(cause), "{line}");
+        assert!(!line.contains("install pytest"), "{line}");
+    }
 }

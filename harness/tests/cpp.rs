@@ -5,7 +5,7 @@ mod common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 /// A gtest stand-in: lists `Suite.` / `  test` lines, and on a run writes an XML
 /// report, records what it saw, then does `$1`.
@@ -70,7 +70,7 @@ fn checkout() -> common::Checkout {
 }
 
 fn harness(root: &Path, target: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_torch-harness"))
+    common::harness_command()
         .arg("cpp")
         .args(args)
         .env("PYTORCH_ROOT", root)
@@ -84,7 +84,6 @@ fn harness(root: &Path, target: &Path, args: &[&str]) -> Output {
         // Inherited gtest sharding must never reach a case.
         .env("GTEST_SHARD_INDEX", "1")
         .env("GTEST_TOTAL_SHARDS", "4")
-        .env_remove("CPP_TESTS_DIR")
         .output()
         .unwrap()
 }
@@ -130,6 +129,39 @@ fn one_case_per_suite_and_placeholders_that_say_why() {
         ignored.contains(&"not_built_yet::NOT_BUILT: test".to_string()),
         "{ignored:?}"
     );
+}
+
+#[test]
+fn a_placeholder_says_why_the_binary_cannot_list_or_is_missing() {
+    let c = checkout();
+    let target = tempfile::tempdir().unwrap();
+    let listing_failed =
+        "fake_badlist --gtest_list_tests failed (exited with code 1): cannot load libtorch.so";
+    // Listing says why on stderr (nextest shows it only on failure; a person sees it).
+    let list = harness(c.root(), target.path(), &["--list", "--format", "terse"]);
+    let said = common::stderr(&list);
+    assert!(
+        said.contains("fake_badlist::LIST_FAILED is ignored: ") && said.contains(listing_failed),
+        "{said}"
+    );
+    // Run, as nextest runs an ignored case: the failure carries the real reason.
+    for (case, why) in [
+        ("fake_badlist::LIST_FAILED", listing_failed),
+        (
+            "not_built_yet::NOT_BUILT",
+            "not_built_yet does not exist: build it",
+        ),
+    ] {
+        let run = harness(c.root(), target.path(), &[case, "--exact", "--ignored"]);
+        assert!(!run.status.success());
+        let err = common::stderr(&run);
+        let error = err
+            .lines()
+            .find(|l| l.starts_with("Error: "))
+            .unwrap_or_else(|| panic!("no Error: line in {err}"));
+        assert!(error.starts_with(&format!("Error: {case} ")), "{error}");
+        assert!(error.contains(why), "{error}");
+    }
 }
 
 #[test]

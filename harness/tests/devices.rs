@@ -1,17 +1,29 @@
 //! Device leases with fake devices: probe cases record the device they were given and
 //! when they ran; at 8 threads over 4 devices no device ever holds more cases than its
-//! capacity, and every device is used.
+//! capacity, every device reaches it, and every device is used.
 
 mod common;
 
 use std::collections::BTreeMap;
-use std::process::Command;
 
+/// Holds its device for a moment, and with PARTNERS=n first waits (up to 5 s) until n
+/// cases hold the device together, so a capacity of n is reached whenever the leases
+/// allow it, however slowly the machine starts processes.
 const PROBE: &str = r#"import os, time
+device = os.environ.get('CUDA_VISIBLE_DEVICES', '-')
+held = os.path.join(os.environ["HELD_DIR"], device)
+os.makedirs(held, exist_ok=True)
+me = os.path.join(held, str(os.getpid()))
+open(me, "w").close()
 start = time.time()
+deadline = start + 5
+while len(os.listdir(held)) < int(os.environ["PARTNERS"]) and time.time() < deadline:
+    time.sleep(0.01)
 time.sleep(0.15)
+end = time.time()
+os.remove(me)
 with open(os.environ["PROBE_LOG"], "a") as f:
-    f.write(f"{os.environ.get('CUDA_VISIBLE_DEVICES', '-')} {start} {time.time()}\n")
+    f.write(f"{device} {start} {end}\n")
 "#;
 
 /// Runs 40 probe cases on `threads` workers, as nextest would (one process per case,
@@ -29,7 +41,7 @@ fn run_probes(devices: &str, procs: usize, threads: usize) -> BTreeMap<String, V
             let (root, target, log) = (checkout.root(), target.path(), log.as_path());
             s.spawn(move || {
                 for case in (slot..40).step_by(threads) {
-                    let out = Command::new(env!("CARGO_BIN_EXE_torch-harness"))
+                    let out = common::harness_command()
                         .args(["python", &format!("test_probe_{case:02}"), "--exact"])
                         .env("PYTORCH_ROOT", root)
                         .env("CARGO_TARGET_DIR", target)
@@ -41,6 +53,8 @@ fn run_probes(devices: &str, procs: usize, threads: usize) -> BTreeMap<String, V
                         .env("TORCH_HARNESS_DEVICES", devices)
                         .env("TORCH_HARNESS_PROCS_PER_DEVICE", procs.to_string())
                         .env("PROBE_LOG", log)
+                        .env("HELD_DIR", root.join("held"))
+                        .env("PARTNERS", procs.to_string())
                         .output()
                         .unwrap();
                     assert!(out.status.success(), "{}", common::stderr(&out));
@@ -87,6 +101,10 @@ fn check(devices: &str, procs: usize) {
         let most = peak(intervals);
         eprintln!("device {device}: {} cases, peak {most}", intervals.len());
         assert!(most <= procs, "device {device} held {most} cases at once");
+        assert_eq!(
+            most, procs,
+            "device {device} never held {procs} cases at once: its capacity is not {procs}"
+        );
     }
 }
 
@@ -103,7 +121,7 @@ fn procs_per_device_sets_the_capacity() {
 #[test]
 fn a_bad_device_list_fails_the_case_with_the_fix() {
     let checkout = common::Checkout::new(&[("test/test_a.py", "")]);
-    let out = Command::new(env!("CARGO_BIN_EXE_torch-harness"))
+    let out = common::harness_command()
         .args(["python", "test_a", "--exact"])
         .env("PYTORCH_ROOT", checkout.root())
         .env("TORCH_HARNESS_OUT", checkout.root().join("out"))

@@ -5,7 +5,7 @@ mod common;
 
 use serde_json::Value;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 /// Records what the case saw, and fails when its configuration is FAIL_CONFIG.
 const DUMP: &str = r#"import json, os, sys
@@ -30,7 +30,7 @@ fn checkout() -> common::Checkout {
 }
 
 fn harness(root: &Path, dump: &Path, args: &[&str], vars: &[(&str, &str)]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_torch-harness"))
+    common::harness_command()
         .arg("distributed")
         .args(args)
         .env("PYTORCH_ROOT", root)
@@ -41,7 +41,6 @@ fn harness(root: &Path, dump: &Path, args: &[&str], vars: &[(&str, &str)]) -> Ou
         .env("PYTHON", "python3")
         .env("NEXTEST", "1")
         .env("DUMP_DIR", dump)
-        .env_remove("NEXTEST_ATTEMPT")
         .envs(vars.iter().copied())
         .output()
         .unwrap()

@@ -7,18 +7,14 @@ use common::{demo_python, workspace};
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 fn run_demo(case: &str, out: &Path) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_torch-harness"))
+    common::harness_command()
         .args(["python", case, "--exact", "--nocapture"])
         .env("PYTORCH_ROOT", workspace().join("demo"))
         .env("PYTHON", demo_python())
         .env("TORCH_HARNESS_OUT", out)
         .env("NEXTEST", "1")
-        .env_remove("TORCH_HARNESS_PYTEST")
-        .env_remove("PYTORCH_TEST_DO_NOT_USE_PYTEST")
-        .env_remove("NEXTEST_ATTEMPT")
         .output()
         .unwrap()
 }
@@ -140,13 +136,11 @@ if __name__ == "__main__":
     ]);
     std::os::unix::fs::symlink(demo.join("python"), checkout.root().join("python")).unwrap();
     let out = tempfile::tempdir().unwrap();
-    let run = Command::new(env!("CARGO_BIN_EXE_torch-harness"))
+    let run = common::harness_command()
         .args(["python", "test_flaky", "--exact"])
         .env("PYTORCH_ROOT", checkout.root())
         .env("PYTHON", demo_python())
         .env("TORCH_HARNESS_OUT", out.path())
-        .env_remove("TORCH_HARNESS_PYTEST")
-        .env_remove("NEXTEST_ATTEMPT")
         .output()
         .unwrap();
     assert!(run.status.success(), "{}", common::stderr(&run));

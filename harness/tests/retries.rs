@@ -8,7 +8,7 @@ use common::{demo_python, workspace};
 
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::process::{Command, Output};
+use std::process::Output;
 
 /// A file of 30 tests; `test_15` does what `behaviour` says, with a counter kept in
 /// COUNTER_FILE across processes.
@@ -60,7 +60,7 @@ fn checkout(behaviour: &str) -> common::Checkout {
 }
 
 fn run(c: &common::Checkout, vars: &[(&str, &str)]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_torch-harness"))
+    common::harness_command()
         .args(["python", "test_many", "--exact"])
         .env("PYTORCH_ROOT", c.root())
         .env("PYTHON", demo_python())
@@ -69,9 +69,6 @@ fn run(c: &common::Checkout, vars: &[(&str, &str)]) -> Output {
         .env("TORCH_HARNESS_DEVICES", "none")
         .env("COUNTER_FILE", c.root().join("counter"))
         .env("NEXTEST", "1")
-        .env_remove("TORCH_HARNESS_PYTEST")
-        .env_remove("CONTINUE_THROUGH_ERROR")
-        .env_remove("NEXTEST_ATTEMPT")
         .envs(vars.iter().copied())
         .output()
         .unwrap()

@@ -53,10 +53,40 @@ pub fn run(cmd: Expected) -> Result<ExitCode> {
                 FamilyArg::Dynamo => Family::Dynamo,
                 FamilyArg::Inductor => Family::Inductor,
             };
-            let target = crate::workspace::target_dir(&crate::workspace::root())?;
-            let run_dir = crate::report::run_dir(&target, run.as_deref())?;
+            let mut settings = Settings::from_env();
+            settings.target_dir = crate::workspace::target_dir(&crate::workspace::root())?;
+            let run_dir = crate::report::run_dir(&settings, run.as_deref())?;
+            let records = crate::report::records(&run_dir)?;
+            let (in_mode, others): (Vec<_>, Vec<_>) =
+                records.iter().partition(|r| ran_in(r, family));
+            if in_mode.is_empty() {
+                bail!(
+                    "{} is not a run in {} mode: none of its {} cases ran with {}=1 and without {}=1, \
+                     so its failures say nothing about the {} lists; run `cargo xtask test \
+                     --{} --keep-going`, then update from that run",
+                    run_dir.display(),
+                    family_name(family),
+                    records.len(),
+                    mode_var(family),
+                    mode_var(other(family)),
+                    family_name(family),
+                    family_name(family),
+                );
+            }
+            if !others.is_empty() {
+                println!(
+                    "left out {} case(s) that did not run under {}=1: {}",
+                    others.len(),
+                    mode_var(family),
+                    others
+                        .iter()
+                        .map(|r| r.case.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
             let mut tests = Vec::new();
-            for record in crate::report::records(&run_dir)? {
+            for record in in_mode {
                 for report in &record.reports {
                     tests.extend(torch_harness::report::junit::read(report)?);
                 }
@@ -90,4 +120,33 @@ pub fn run(cmd: Expected) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The variable that puts a test file in the family's compiled mode.
+fn mode_var(family: Family) -> &'static str {
+    match family {
+        Family::Dynamo => "PYTORCH_TEST_WITH_DYNAMO",
+        Family::Inductor => "PYTORCH_TEST_WITH_INDUCTOR",
+    }
+}
+
+fn other(family: Family) -> Family {
+    match family {
+        Family::Dynamo => Family::Inductor,
+        Family::Inductor => Family::Dynamo,
+    }
+}
+
+fn family_name(family: Family) -> &'static str {
+    match family {
+        Family::Dynamo => "dynamo",
+        Family::Inductor => "inductor",
+    }
+}
+
+/// Whether the case ran in `family`'s compiled mode (and not in the other family's),
+/// by the variables its record kept.
+fn ran_in(record: &torch_harness::report::record::Record, family: Family) -> bool {
+    let on = |var: &str| record.env.get(var).is_some_and(|v| v == "1");
+    on(mode_var(family)) && !on(mode_var(other(family)))
 }

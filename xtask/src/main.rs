@@ -9,6 +9,7 @@ mod e2e_handlers;
 mod e2e_lists;
 mod e2e_serial;
 mod expected;
+mod filterset;
 mod fuzz;
 mod lists;
 mod nextest;
@@ -59,8 +60,12 @@ enum Command {
     Fuzz(fuzz::FuzzArgs),
     /// Prepare everything the demo and the tests need (the demo's Python environment).
     Setup,
-    /// Set up, then run this project's own checks and tests.
-    Check,
+    /// Set up, then run this project's own tests, without retries.
+    Check {
+        /// Arguments for `cargo nextest run`, after `--`.
+        #[arg(last = true)]
+        nextest_args: Vec<String>,
+    },
     /// Measure the harness.
     #[command(subcommand)]
     Bench(bench::Bench),
@@ -79,7 +84,7 @@ fn main() -> ExitCode {
         Command::ExpectedFailures(cmd) => expected::run(cmd),
         Command::Fuzz(args) => fuzz::run(args).map(|()| ExitCode::SUCCESS),
         Command::Setup => setup::demo(&workspace::root()).map(|_| ExitCode::SUCCESS),
-        Command::Check => test::check(),
+        Command::Check { nextest_args } => test::check(&nextest_args),
         Command::Bench(bench) => bench::run(bench).map(|()| ExitCode::SUCCESS),
     };
     result.unwrap_or_else(|e| {

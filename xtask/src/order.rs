@@ -9,7 +9,7 @@ use crate::selection::Resolved;
 use anyhow::{Context, Result};
 use clap::Args;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use torch_harness::plan::td::{Prioritizations, TD_PERCENT, TestRun, write_exclusions};
 use torch_harness::report::record::{RECORD_FILE, Record};
 
@@ -177,11 +177,11 @@ pub fn td_order(resolved: &Resolved, td: &Td) -> (Vec<String>, Vec<String>) {
 }
 
 /// The cases whose last attempt failed in the previous run: the records under
-/// `TORCH_HARNESS_OUT` when it is set, else under the newest run folder of `target`.
-pub fn previous_failures(target: &Path) -> Vec<String> {
+/// `TORCH_HARNESS_OUT` when it is set, else under the checkout's newest run folder.
+pub fn previous_failures(settings: &torch_harness::settings::Settings) -> Vec<String> {
     let dir = match std::env::var_os(torch_harness::settings::var::OUT).filter(|v| !v.is_empty()) {
         Some(out) => PathBuf::from(out),
-        None => match crate::report::run_dir(target, None) {
+        None => match crate::report::run_dir(settings, None) {
             Ok(dir) => dir,
             Err(_) => return Vec::new(),
         },

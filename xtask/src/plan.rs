@@ -29,7 +29,7 @@ pub struct PlanArgs {
 #[derive(Args, Clone, Default)]
 pub struct PlanInputs {
     /// PyTorch's test-times JSON (default: the checkout's .additional_ci_files/test-times.json,
-    /// then times recorded by earlier runs under target/).
+    /// then times recorded by earlier runs of the checkout, under target/).
     #[arg(long)]
     pub times: Option<PathBuf>,
     /// Test threads per machine (default: PyTorch's NUM_PROCS on CPU, from the policy).
@@ -93,6 +93,29 @@ pub fn compute(
     ))
 }
 
+/// The plan of a run without `--shard`: every selected case, whole, on this machine.
+pub fn one_machine(
+    resolved: &Resolved,
+    times: &FileTimes,
+    threads: Option<usize>,
+) -> Result<torch_harness::plan::Plan> {
+    let policy = &resolved.policy;
+    let cfg = PlanConfig {
+        shards: 1,
+        threads: threads.unwrap_or_else(|| num_procs(policy)),
+        piece_startup_seconds: policy.sharding.piece_startup_seconds,
+    };
+    let files: Vec<_> = resolved
+        .plan_files(times)
+        .into_iter()
+        .map(|f| torch_harness::plan::PlanFile {
+            splittable: false,
+            ..f
+        })
+        .collect();
+    Ok(plan(&files, &cfg))
+}
+
 /// PyTorch's NUM_PROCS on a CPU machine: 1 under the CUDA memory-leak check, else the
 /// policy's CPU value. It must be the same on every shard of a job.
 pub fn num_procs(policy: &Policy) -> usize {
@@ -126,7 +149,7 @@ pub fn load_times(settings: &Settings, explicit: Option<&Path>) -> Result<Loaded
     }
     let candidates = [
         settings.root.join(".additional_ci_files/test-times.json"),
-        settings.target_dir.join("torch-harness/test-times.json"),
+        settings.times_store(),
     ];
     let Some(path) = candidates.into_iter().find(|p| p.exists()) else {
         eprintln!("no test times found; planning without them");

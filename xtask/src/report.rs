@@ -11,14 +11,15 @@ use std::process::ExitCode;
 use torch_harness::report::junit::{self, Outcome};
 use torch_harness::report::record::{RECORD_FILE, Record};
 use torch_harness::report::verdict::Verdict;
+use torch_harness::settings::Settings;
 
 mod timeline;
 mod union;
 
 #[derive(Args)]
 pub struct ReportArgs {
-    /// Run ids or folders (default: the latest run under target/torch-harness/runs); with
-    /// --plan, every shard's run.
+    /// Run ids or folders (default: this checkout's latest run, under
+    /// target/torch-harness/runs/<checkout>/); with --plan, every shard's run.
     #[arg(value_name = "RUN")]
     runs: Vec<String>,
     /// The plan file the shards ran (`cargo xtask plan --json`): fail unless every planned
@@ -100,11 +101,13 @@ pub struct Report {
 pub fn run(args: ReportArgs) -> Result<ExitCode> {
     let root = crate::workspace::root();
     let target = crate::workspace::target_dir(&root)?;
+    let mut settings = Settings::from_env();
+    settings.target_dir = target.clone();
     let run_dirs: Vec<PathBuf> = match args.runs.as_slice() {
-        [] => vec![run_dir(&target, None)?],
+        [] => vec![run_dir(&settings, None)?],
         runs => runs
             .iter()
-            .map(|r| run_dir(&target, Some(r)))
+            .map(|r| run_dir(&settings, Some(r)))
             .collect::<Result<_>>()?,
     };
     let junit = args
@@ -116,7 +119,11 @@ pub fn run(args: ReportArgs) -> Result<ExitCode> {
     for run_dir in &run_dirs {
         let report = build(run_dir, Some(&junit))?;
         print_human(&report);
-        lost |= !report.missing_records.is_empty() || !report.junit_mismatches.is_empty();
+        // A lost result fails the report: a case without a record, a verdict nextest
+        // disagrees with, or a report whose tests the totals could not count.
+        lost |= !report.missing_records.is_empty()
+            || !report.junit_mismatches.is_empty()
+            || !report.unreadable.is_empty();
         reports.push(report);
     }
     if let Some(path) = &args.json {
@@ -161,9 +168,9 @@ pub fn run(args: ReportArgs) -> Result<ExitCode> {
     })
 }
 
-/// `RUN` as a folder, a run id, or the newest run.
-pub fn run_dir(target: &Path, run: Option<&str>) -> Result<PathBuf> {
-    let runs = target.join("torch-harness/runs");
+/// `RUN` as a folder, a run id, or the newest run of the checkout `settings` name.
+pub fn run_dir(settings: &Settings, run: Option<&str>) -> Result<PathBuf> {
+    let runs = settings.runs_dir();
     if let Some(run) = run {
         let as_path = PathBuf::from(run);
         for candidate in [as_path.clone(), runs.join(run)] {
@@ -179,7 +186,8 @@ pub fn run_dir(target: &Path, run: Option<&str>) -> Result<PathBuf> {
     std::fs::read_dir(&runs)
         .with_context(|| {
             format!(
-                "no runs under {}: run `cargo xtask test` first",
+                "no runs of {} under {}: run `cargo xtask test` first",
+                settings.root.display(),
                 runs.display()
             )
         })?
@@ -378,6 +386,12 @@ fn print_human(r: &Report) {
         "tests {}: {} passed, {} failed, {} errors, {} skipped, {:.1} s",
         t.tests, t.successes, t.failures, t.errors, t.skipped, t.time
     );
+    if !r.unreadable.is_empty() {
+        println!(
+            "not counted: the tests of {} report(s) that cannot be read (UNREADABLE below)",
+            r.unreadable.len()
+        );
+    }
     println!(
         "{:<48} {:<28} {:>5} {:>5} {:>5} {:>5} {:>8}",
         "file", "class", "tests", "fail", "err", "skip", "time s"

@@ -80,6 +80,13 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
         Some(dir) => std::path::absolute(dir)?,
         None => crate::workspace::root(),
     };
+    // The demo is set up before anything is planned: every shard must see the same
+    // cases, the C++ suites included.
+    let demo_python = match std::env::var_os(var::PYTORCH_ROOT) {
+        Some(_) => None,
+        None if args.dry_run => None,
+        None => Some(set_up_demo(&root, args.workspace_remap.is_some())?),
+    };
     let mut resolved = resolve(
         &args.select,
         args.workspace_remap.is_some().then_some(root.as_path()),
@@ -89,7 +96,10 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
     let failed = if args.order.no_failed_first {
         Vec::new()
     } else {
-        crate::order::previous_failures(&target)
+        crate::order::previous_failures(&torch_harness::settings::Settings {
+            target_dir: target.clone(),
+            ..resolved.settings.clone()
+        })
     };
     let chosen = match &args.order.changed {
         Some(base) => Some(crate::changed::apply(
@@ -115,6 +125,7 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
         }
     }
 
+    let (passthrough, user_filters) = crate::filterset::take_filtersets(&args.nextest_args);
     let (document, cases) = match &args.shard {
         Some(shard) => {
             let (i, n) = crate::plan::parse_shard(shard)?;
@@ -145,11 +156,18 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
             nextest
                 .env(var::PLAN, &path)
                 .env(var::SHARD, format!("{i}/{n}"));
+            // The plan holds only the selection; nextest keeps what the user's filters
+            // keep of it.
+            for filter in &user_filters {
+                nextest.args(["-E", filter]);
+            }
             (Some(document), cases)
         }
         None => {
-            if let Some(filterset) = &resolved.filterset {
-                nextest.args(["-E", filterset]);
+            if let Some(filterset) =
+                crate::filterset::both(resolved.filterset.as_deref(), &user_filters)
+            {
+                nextest.args(["-E", &filterset]);
             }
             (None, resolved.case_names())
         }
@@ -226,7 +244,7 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
     if args.inductor {
         nextest.env("PYTORCH_TEST_WITH_INDUCTOR", "1");
     }
-    nextest.args(&args.nextest_args);
+    nextest.args(&passthrough);
     if args.rerun_disabled_tests {
         nextest.env(torch_harness::lists::var::RERUN_DISABLED, "1");
     }
@@ -266,17 +284,30 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
             .chain(rest)
             .chain(last.iter().cloned())
             .collect();
-        dry_run(
-            &resolved,
-            document.as_ref().map(|d| &d.plan),
-            &cases,
-            &nextest,
+        // Without --shard, the plan of this machine running every case whole.
+        let one_machine = match &document {
+            Some(_) => None,
+            None => Some(crate::plan::one_machine(
+                &resolved,
+                &times.times,
+                args.plan.threads,
+            )?),
+        };
+        let plan = document.as_ref().map(|d| &d.plan).or(one_machine.as_ref());
+        dry_run(&resolved, plan, &cases, &nextest);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let (Some(shard), true) = (&args.shard, cases.is_empty()) {
+        // A matrix wider than the suite has empty shards; each of them passes.
+        println!(
+            "shard {shard} has no cases ({} cases over {} shards): nothing to run",
+            resolved.case_names().len(),
+            document.as_ref().map_or(0, |d| d.plan.shards.len())
         );
         return Ok(ExitCode::SUCCESS);
     }
     crate::nextest::ensure(&root)?;
-    if std::env::var_os(var::PYTORCH_ROOT).is_none() {
-        let python = crate::setup::demo(&crate::workspace::root())?;
+    if let Some(python) = demo_python {
         nextest.env(var::PYTHON, python);
         eprintln!(
             "running the embedded demo ({})",
@@ -304,10 +335,13 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
     if fresh(&junit) {
         eprintln!("JUnit: {}", junit.display());
     }
-    // The run's folder: TORCH_HARNESS_OUT, else the newest, if this invocation wrote it.
+    // The run's folder: TORCH_HARNESS_OUT, else this checkout's newest, if this
+    // invocation wrote it.
+    let mut settings = resolved.settings.clone();
+    settings.target_dir = target.clone();
     let run = match std::env::var_os(var::OUT).filter(|o| !o.is_empty()) {
         Some(_) => Some(resolved.settings.out_dir.clone()),
-        None => crate::report::run_dir(&target, None)
+        None => crate::report::run_dir(&settings, None)
             .ok()
             .filter(|dir| fresh(dir)),
     };
@@ -365,8 +399,28 @@ fn nextest_failure(status: std::process::ExitStatus) -> Option<&'static str> {
     })
 }
 
+/// The demo's Python environment (this workspace's) and C++ tests; a remapped
+/// checkout's demo runs its own C++ binaries, which a fresh copy has not built yet.
+fn set_up_demo(root: &Path, remapped: bool) -> Result<PathBuf> {
+    let python = crate::setup::demo(&crate::workspace::root())?;
+    if remapped && let Some(why) = crate::setup::demo_cpp(root)? {
+        eprintln!(
+            "note: the C++ cases of {} are listed as ignored: {why}",
+            root.join("demo").display()
+        );
+    }
+    Ok(python)
+}
+
 fn dry_run(resolved: &Resolved, plan: Option<&Plan>, cases: &[String], nextest: &Command) {
-    println!("{} cases selected", resolved.case_names().len());
+    let selected = resolved.case_names().len();
+    match plan.and_then(|p| Some((p.selected_shard?, p.shards.len()))) {
+        Some((i, n)) => println!(
+            "{} cases selected (shard {i}/{n}; {selected} in the whole selection)",
+            cases.len()
+        ),
+        None => println!("{selected} cases selected"),
+    }
     match &resolved.filterset {
         Some(f) => println!("filterset: {f}"),
         None => println!("filterset: all (no selection flags narrow the run)"),
@@ -522,13 +576,15 @@ pub fn archive(file: &Path) -> Result<ExitCode> {
     Ok(exit_code(status))
 }
 
-/// Set-up, then the project's own tests (what CI runs).
-pub fn check() -> Result<ExitCode> {
+/// Set-up, then the project's own tests (what CI runs), under the `check` profile: no
+/// retries, so a flaky test of this project fails. `nextest_args` go to nextest.
+pub fn check(nextest_args: &[String]) -> Result<ExitCode> {
     let root = crate::workspace::root();
     crate::nextest::ensure(&root)?;
     crate::setup::demo(&root)?;
     let status = nextest_command(&root, &crate::workspace::target_dir(&root)?)
-        .args(["run", "--workspace", "--profile", "ci"])
+        .args(["run", "--workspace", "--profile", "check"])
+        .args(nextest_args)
         .status()
         .context("cannot start `cargo nextest`")?;
     if let Some(why) = nextest_failure(status) {

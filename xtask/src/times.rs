@@ -1,6 +1,7 @@
-//! `cargo xtask times update [RUN]`: fold a run's measured times into the times store
-//! (`target/torch-harness/test-times.json`, PyTorch's shape), which the planner reads
-//! when no other times file is given, and list the files whose time was far off.
+//! `cargo xtask times update [RUN]`: fold a run's measured times into the checkout's
+//! times store (`target/torch-harness/test-times/<checkout>.json`, PyTorch's shape),
+//! which its planner reads when no other times file is given, and list the files whose
+//! time was far off.
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
@@ -32,13 +33,14 @@ pub fn run(times: Times) -> Result<()> {
     let Times::Update(args) = times;
     let root = crate::workspace::root();
     let target = crate::workspace::target_dir(&root)?;
-    let run_dir = crate::report::run_dir(&target, args.run.as_deref())?;
-    let measured = measured(&crate::report::records(&run_dir)?);
     let mut settings = torch_harness::settings::Settings::from_env();
-    settings.target_dir = target.clone();
+    settings.target_dir = target;
+    let run_dir = crate::report::run_dir(&settings, args.run.as_deref())?;
+    let measured = measured(&crate::report::records(&run_dir)?);
     let expected = crate::plan::load_times(&settings, args.times.as_deref())?.times;
 
-    let store_path = target.join("torch-harness/test-times.json");
+    // Per checkout: another checkout's planner never reads these times.
+    let store_path = settings.times_store();
     let mut store: Store = match std::fs::read(&store_path) {
         Ok(bytes) => serde_json::from_slice(&bytes).with_context(|| {
             format!(
@@ -64,7 +66,9 @@ pub fn run(times: Times) -> Result<()> {
     for (file, seconds) in &measured {
         entry.insert(file.clone(), *seconds);
     }
-    std::fs::create_dir_all(store_path.parent().unwrap_or(&target))?;
+    if let Some(parent) = store_path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
     std::fs::write(&store_path, serde_json::to_vec_pretty(&store)?)?;
     println!(
         "{} files from {} into {} ({} / {})",

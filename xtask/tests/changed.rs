@@ -50,6 +50,7 @@ fn failed_record(out: &Path, case: &str) {
         wall_seconds: 1.0,
         runs: 1,
         command: String::new(),
+        env: Default::default(),
         cwd: out.to_path_buf(),
         devices: Vec::new(),
         log: folder.join("output.log"),

@@ -72,6 +72,47 @@ fn selection_flags_and_their_filterset_pick_the_same_cases() {
     );
 }
 
+/// The "N cases selected" count and the `shard i/n: …, K cases` lines of a dry run.
+fn counts(flags: &[&str]) -> (usize, Vec<(String, usize)>) {
+    let mut cmd = clean(Command::new(env!("CARGO_BIN_EXE_xtask")));
+    cmd.args(["test", "--dry-run"]).args(flags);
+    let out = ok(cmd.output().unwrap());
+    let selected = out
+        .lines()
+        .find_map(|l| l.split_once(" cases selected"))
+        .and_then(|(n, _)| n.parse().ok())
+        .unwrap_or_else(|| panic!("no count in:\n{out}"));
+    let shards = out
+        .lines()
+        .filter_map(|l| {
+            let (shard, rest) = l.strip_prefix("shard ")?.split_once(": ")?;
+            let (_, cases) = rest.split_once(" s predicted, ")?;
+            Some((shard.to_string(), cases.split(' ').next()?.parse().ok()?))
+        })
+        .collect();
+    (selected, shards)
+}
+
+#[test]
+fn a_dry_run_prints_the_plan_and_counts_what_this_machine_runs() {
+    let (_, all) = dry_run(&[]);
+    let (selected, shards) = counts(&[]);
+    assert_eq!(selected, all.len());
+    assert_eq!(
+        shards,
+        [("1/1".to_string(), all.len())],
+        "one machine, every case"
+    );
+
+    let (_, second) = dry_run(&["--shard", "2/3"]);
+    let (selected, shards) = counts(&["--shard", "2/3"]);
+    assert_eq!(selected, second.len(), "the count is this shard's");
+    assert!(second.len() < all.len());
+    assert_eq!(shards.len(), 3);
+    assert_eq!(shards.iter().map(|(_, n)| n).sum::<usize>(), all.len());
+    assert_eq!(shards[1], ("2/3".to_string(), second.len()));
+}
+
 #[test]
 fn an_unknown_include_is_a_clear_error() {
     let mut cmd = clean(Command::new(env!("CARGO_BIN_EXE_xtask")));
@@ -153,6 +194,170 @@ fn plans_on_pytorchs_times_are_within_five_percent_of_the_lower_bound() {
         let differ: Vec<_> = planned.symmetric_difference(&selected).collect();
         assert!(differ.is_empty(), "planned or selected only: {differ:?}");
         assert!(seen.iter().any(|c| c.starts_with("test_ops::shard_")));
+    }
+}
+
+/// Expected seconds of a made-up suite shaped like PyTorch's (most files short, a few
+/// very long; three on CI_SERIAL_LIST), from a fixed pseudo-random sequence.
+fn made_up_times() -> Vec<(String, f64)> {
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = move || {
+        // xorshift64: the same numbers on every machine.
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let mut times: Vec<(String, f64)> = (0..400)
+        .map(|i| {
+            let u = next();
+            let seconds = match next() {
+                r if r < 0.70 => 1.0 + 59.0 * u,
+                r if r < 0.95 => 60.0 + 540.0 * u,
+                _ => 600.0 + 5400.0 * u,
+            };
+            (
+                format!("test_made_up_{i:03}"),
+                (seconds * 10.0).round() / 10.0,
+            )
+        })
+        .collect();
+    times.extend([
+        ("test_nn".to_string(), 1500.0),
+        ("test_torch".to_string(), 800.0),
+        ("nn/test_pooling".to_string(), 200.0),
+    ]);
+    times
+}
+
+/// The files on CI_SERIAL_LIST among [`made_up_times`]: they take the whole machine.
+const SERIAL: [&str; 3] = ["test_nn", "test_torch", "nn/test_pooling"];
+const THREADS: usize = 3;
+/// What each extra piece of a split file costs (`piece_startup_seconds`).
+const PIECE_STARTUP: f64 = 15.0;
+
+/// A case name as its file and piece count: `nn::test_x::shard_2_of_3` → (`nn/test_x`, 3).
+fn file_and_pieces(case: &str) -> (String, u32) {
+    let parts: Vec<&str> = case.split("::").collect();
+    match parts.split_last() {
+        Some((last, file)) if last.starts_with("shard_") => {
+            let count = last.rsplit("_of_").next().unwrap().parse().unwrap();
+            (file.join("/"), count)
+        }
+        _ => (parts.join("/"), 1),
+    }
+}
+
+/// A shard's wall time, computed here from its cases: serial pieces one after another,
+/// the rest longest first on the least-loaded of THREADS workers; a file in n pieces
+/// costs its time over n plus a start-up for each extra piece.
+fn shard_seconds(cases: &[String], times: &BTreeMap<String, f64>) -> f64 {
+    let mut serial = 0.0;
+    let mut parallel = Vec::new();
+    for case in cases {
+        let (file, n) = file_and_pieces(case);
+        let whole = times[&file];
+        let piece = (whole + f64::from(n - 1) * PIECE_STARTUP) / f64::from(n);
+        if SERIAL.contains(&file.as_str()) {
+            serial += piece;
+        } else {
+            parallel.push(piece);
+        }
+    }
+    parallel.sort_by(|a, b| b.total_cmp(a));
+    let mut workers = [0.0f64; THREADS];
+    for piece in parallel {
+        let idlest = workers.iter_mut().min_by(|a, b| a.total_cmp(b)).unwrap();
+        *idlest += piece;
+    }
+    serial + workers.iter().copied().fold(0.0, f64::max)
+}
+
+#[test]
+fn plans_cover_the_selection_once_and_come_within_five_percent_of_the_best_possible() {
+    let times = made_up_times();
+    let checkout = tempfile::tempdir().unwrap();
+    let mut json = serde_json::Map::new();
+    for (name, seconds) in &times {
+        let path = checkout.path().join("test").join(format!("{name}.py"));
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, "").unwrap();
+        json.insert(name.clone(), (*seconds).into());
+    }
+    let times_file = checkout.path().join("times.json");
+    let store = serde_json::json!({ "made-up-env": { "default": json } });
+    std::fs::write(&times_file, store.to_string()).unwrap();
+    let times: BTreeMap<String, f64> = times.into_iter().collect();
+    let selection: BTreeSet<String> = times.keys().cloned().collect();
+
+    // No plan beats the machine-time of all the work spread evenly over the shards.
+    let machine_time: f64 = times
+        .iter()
+        .map(|(file, t)| {
+            if SERIAL.contains(&file.as_str()) {
+                *t
+            } else {
+                t / THREADS as f64
+            }
+        })
+        .sum();
+    for shards in [5, 10, 20] {
+        let mut cmd = clean(Command::new(env!("CARGO_BIN_EXE_xtask")));
+        cmd.args(["plan", "--shards", &shards.to_string(), "--json"])
+            .args(["--threads", &THREADS.to_string(), "--times"])
+            .arg(&times_file)
+            .env("PYTORCH_ROOT", checkout.path())
+            .env("BUILD_ENVIRONMENT", "made-up-env")
+            .env("TEST_CONFIG", "default");
+        let plan: serde_json::Value = serde_json::from_str(&ok(cmd.output().unwrap())).unwrap();
+        let shards_json = plan["shards"].as_array().unwrap();
+        assert_eq!(shards_json.len(), shards);
+
+        // Every selected file runs exactly once: whole, or as all of its pieces.
+        let mut pieces: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        let mut longest: f64 = 0.0;
+        for (i, shard) in shards_json.iter().enumerate() {
+            assert_eq!(shard["shard"], i + 1);
+            let cases: Vec<String> = shard["cases"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c.as_str().unwrap().to_string())
+                .collect();
+            for case in &cases {
+                let (file, n) = file_and_pieces(case);
+                assert!(
+                    pieces.entry(file).or_default().insert(case.clone()),
+                    "{case} twice"
+                );
+                assert!(n >= 1, "{case}");
+            }
+            longest = longest.max(shard_seconds(&cases, &times));
+        }
+        let planned: BTreeSet<String> = pieces.keys().cloned().collect();
+        assert_eq!(
+            planned, selection,
+            "{shards} shards: the plan is not the selection"
+        );
+        for (file, cases) in &pieces {
+            let (_, n) = file_and_pieces(cases.first().unwrap());
+            let expected: BTreeSet<String> = if n == 1 {
+                [file.replace('/', "::")].into()
+            } else {
+                (1..=n)
+                    .map(|i| format!("{}::shard_{i}_of_{n}", file.replace('/', "::")))
+                    .collect()
+            };
+            assert_eq!(cases, &expected, "{file}: pieces missing or doubled");
+        }
+
+        // The planner spends a few percent on pieces that keep shards balanced when the
+        // times drift (`cargo xtask bench plan`).
+        let best = machine_time / shards as f64;
+        assert!(
+            longest <= 1.05 * best,
+            "{shards} shards: the longest shard takes {longest:.0} s, the best possible {best:.0} s"
+        );
     }
 }
 

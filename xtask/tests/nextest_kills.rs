@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::workspace;
+use common::clean;
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
@@ -21,28 +21,22 @@ time.sleep(600)
 "#;
 
 fn nextest(checkout: &Path, pids: &Path, tool_config: Option<&Path>) -> Command {
-    let mut cmd = Command::new(env!("CARGO"));
-    for (key, _) in std::env::vars_os() {
-        if key.to_string_lossy().starts_with("NEXTEST") {
-            cmd.env_remove(key);
-        }
-    }
-    cmd.current_dir(workspace())
-        .args([
-            "nextest",
-            "run",
-            "--package",
-            "torch-suite",
-            "-E",
-            "test(=test_tree)",
-        ])
-        .env("PYTORCH_ROOT", checkout)
-        .env("PYTHON", "python3")
-        .env("TORCH_HARNESS_PYTEST", "0")
-        .env("TORCH_HARNESS_OUT", checkout.join("out"))
-        .env("PIDS_FILE", pids)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    let mut cmd = clean(Command::new(env!("CARGO")));
+    cmd.args([
+        "nextest",
+        "run",
+        "--package",
+        "torch-suite",
+        "-E",
+        "test(=test_tree)",
+    ])
+    .env("PYTORCH_ROOT", checkout)
+    .env("PYTHON", "python3")
+    .env("TORCH_HARNESS_PYTEST", "0")
+    .env("TORCH_HARNESS_OUT", checkout.join("out"))
+    .env("PIDS_FILE", pids)
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
     if let Some(config) = tool_config {
         cmd.arg("--tool-config-file")
             .arg(format!("test:{}", config.display()));
@@ -75,24 +69,8 @@ fn wait_for_pids(file: &Path) -> Vec<i32> {
 }
 
 fn assert_gone(pids: &[i32]) {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let alive: Vec<i32> = pids
-            .iter()
-            .copied()
-            .filter(|p| torch_harness::launch::process::is_alive(*p))
-            .collect();
-        if alive.is_empty() {
-            return;
-        }
-        if Instant::now() >= deadline {
-            for p in &alive {
-                let _ = kill(Pid::from_raw(*p), Signal::SIGKILL);
-            }
-            panic!("survivors: {alive:?}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let alive = common::survivors::survivors(pids, Duration::from_secs(5));
+    assert!(alive.is_empty(), "survivors: {alive:?}");
 }
 
 /// Runs `scenario` 20 times, 4 at once.
@@ -119,9 +97,11 @@ fn sigint_to_nextest_leaves_no_process() {
 fn slow_timeout_once() {
     let (dir, pids) = setup();
     let config = dir.path().join("tool.toml");
+    // The period is the time the harness and Python get to start the tree before
+    // nextest ends the case: enough on a loaded machine, or the tree is never seen.
     std::fs::write(
         &config,
-        "[[profile.default.overrides]]\nfilter = 'test(=test_tree)'\nslow-timeout = { period = \"2s\", terminate-after = 1, grace-period = \"2s\" }\n",
+        "[[profile.default.overrides]]\nfilter = 'test(=test_tree)'\nslow-timeout = { period = \"6s\", terminate-after = 1, grace-period = \"2s\" }\n",
     )
     .unwrap();
     let out = nextest(dir.path(), &pids, Some(&config)).output().unwrap();

@@ -25,6 +25,7 @@ fn record(run: &Path, case: &str, start: f64, end: f64, slot: u32, verdict: Verd
         runs: 1,
         waited_seconds: 0.0,
         command: String::new(),
+        env: Default::default(),
         cwd: run.to_path_buf(),
         devices: Vec::new(),
         log: folder.join("output.log"),

@@ -73,15 +73,35 @@ pub fn discover(root: &Path, policy: &Policy, cache_dir: &Path) -> Vec<Discovere
     }
     for binary in &policy.cpp.expected_binaries {
         if !present.contains(binary) {
-            let why = format!(
-                "{} does not exist: build it (the demo's are built by `cargo xtask setup` when GoogleTest is installed: `pkg-config gtest`, Debian's libgtest-dev)",
-                dir.join(binary).display()
-            );
-            found.push(placeholder(binary, NOT_BUILT, why));
+            found.push(placeholder(binary, NOT_BUILT, not_built(&dir, binary)));
         }
     }
     found.sort_by_key(|d| d.case.name());
     found
+}
+
+fn not_built(dir: &Path, binary: &str) -> String {
+    format!(
+        "{} does not exist: build it (the demo's are built by `cargo xtask setup` when GoogleTest is installed: `pkg-config gtest`, Debian's libgtest-dev)",
+        dir.join(binary).display()
+    )
+}
+
+/// Why `binary` stands as a placeholder case, found again when that case is run alone:
+/// it is missing, or its listing fails (its exit and stderr).
+pub fn placeholder_reason(root: &Path, policy: &Policy, cache_dir: &Path, binary: &str) -> String {
+    let dir = tests_dir(root, policy);
+    let path = dir.join(binary);
+    if !path.is_file() {
+        return not_built(&dir, binary);
+    }
+    match suites(&path, cache_dir) {
+        Err(why) => why,
+        Ok(_) => format!(
+            "{} lists its tests now: list the cases again to run them",
+            path.display()
+        ),
+    }
 }
 
 fn placeholder(binary: &str, suite: &str, why: String) -> DiscoveredCpp {

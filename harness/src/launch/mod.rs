@@ -52,14 +52,11 @@ pub struct Launch {
 
 #[derive(Debug, thiserror::Error)]
 pub enum LaunchError {
-    #[error(
-        "{case} is a piece of a split file, which needs pytest mode (--shard-id/--num-shards); install pytest in {python}"
-    )]
-    PieceNeedsPytest { case: String, python: PathBuf },
-    #[error(
-        "{case} runs every class but some, which needs pytest mode (`-k not (...)`); install pytest in {python}"
-    )]
-    ExceptNeedsPytest { case: String, python: PathBuf },
+    // The caller says why the run is in unittest mode, and names the case.
+    #[error("is a piece of a split file, which needs pytest mode (--shard-id/--num-shards)")]
+    PieceNeedsPytest,
+    #[error("runs every class but some, which needs pytest mode (`-k not (...)`)")]
+    ExceptNeedsPytest,
 }
 
 /// Facts about this run that change the command, gathered once by the caller.
@@ -103,10 +100,7 @@ impl Launch {
             args.push(format!("--shard-id={}", piece.0));
             args.push(format!("--num-shards={}", piece.1));
         } else if case.piece.is_some() {
-            return Err(LaunchError::PieceNeedsPytest {
-                case: name,
-                python: settings.python.clone(),
-            });
+            return Err(LaunchError::PieceNeedsPytest);
         }
         if policy.handler(module) == Some(Handler::Subprocess) {
             args.push("--subprocess".into());
@@ -116,10 +110,7 @@ impl Launch {
             match &case.classes {
                 Some(ClassFilter::Only(classes)) => args.extend(classes.iter().cloned()),
                 Some(ClassFilter::Except(_)) => {
-                    return Err(LaunchError::ExceptNeedsPytest {
-                        case: name,
-                        python: settings.python.clone(),
-                    });
+                    return Err(LaunchError::ExceptNeedsPytest);
                 }
                 None => {}
             }
@@ -314,14 +305,58 @@ impl Launch {
         self.dir.join("output.log")
     }
 
-    /// The command as a shell line, for logs and repro hints.
-    pub fn command_line(&self) -> String {
-        std::iter::once(self.program.display().to_string())
-            .chain(self.args.iter().cloned())
-            .map(|a| shell_quote(&a))
-            .collect::<Vec<_>>()
-            .join(" ")
+    /// The variables that shape what the child does, as it sees them: the inherited
+    /// ones a shell of the user's would lack ([`passed_on`]), then what the harness sets.
+    pub fn shaping_env(&self) -> Vec<(String, String)> {
+        let mut env: Vec<(String, String)> = passed_on()
+            .into_iter()
+            .filter(|(k, _)| !self.env.iter().any(|(set, _)| set == k))
+            .filter(|(k, _)| !self.env_remove.contains(k))
+            .collect();
+        env.extend(self.env.iter().cloned());
+        env
     }
+
+    /// The command as one shell line that runs the child as the harness did, from any
+    /// shell: `cd <cwd> && env [-u VAR]… VAR=value… <program> <args>`.
+    pub fn command_line(&self) -> String {
+        let mut words = vec!["env".to_string()];
+        for name in &self.env_remove {
+            words.extend(["-u".to_string(), shell_quote(name)]);
+        }
+        for (k, v) in self.shaping_env() {
+            words.push(shell_quote(&format!("{k}={v}")));
+        }
+        words.extend(
+            std::iter::once(self.program.display().to_string())
+                .chain(self.args.iter().cloned())
+                .map(|a| shell_quote(&a)),
+        );
+        format!(
+            "cd {} && {}",
+            shell_quote(&self.cwd.display().to_string()),
+            words.join(" ")
+        )
+    }
+}
+
+/// Inherited variables that change what a test does (PyTorch's `PYTORCH_TEST*` switches,
+/// keep-going, CI, device visibility): set on the `cargo nextest` process by `cargo
+/// xtask test`, so a command run by hand needs them written out. Sorted by name.
+pub fn passed_on() -> Vec<(String, String)> {
+    const NAMES: [&str; 4] = [
+        "CONTINUE_THROUGH_ERROR",
+        "CI",
+        "CUDA_VISIBLE_DEVICES",
+        "HIP_VISIBLE_DEVICES",
+    ];
+    let mut vars: Vec<(String, String)> = std::env::vars()
+        .filter(|(k, v)| {
+            !v.is_empty() && (k.starts_with("PYTORCH_TEST") || NAMES.contains(&k.as_str()))
+        })
+        .collect();
+    vars.sort();
+    vars
 }
 
 /// `<out>/<case, with :: and / as .>/attempt-<n>`: one folder per case.
@@ -362,6 +397,7 @@ mod tests {
             "NEXTEST_RUN_ID" => Some(OsString::from("run1")),
             "PYTORCH_ROOT" => Some(OsString::from("/pt")),
             "PYTHON" => Some(OsString::from("/py/bin/python")),
+            "TORCH_HARNESS_OUT" => Some(OsString::from("/ws/target/torch-harness/runs/run1")),
             _ => None,
         });
         let manifests = Path::new(env!("CARGO_MANIFEST_DIR")).join("../test-manifests");

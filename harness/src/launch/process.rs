@@ -109,11 +109,7 @@ pub fn run(launch: &Launch, limits: Limits) -> Result<Finished, RunError> {
         .open(&log_path)
         .map_err(prepare(log_path.clone()))?;
     // The log says what ran and where, so it stands on its own.
-    let header = format!(
-        "$ cd {} && {}\n",
-        launch.cwd.display(),
-        launch.command_line()
-    );
+    let header = format!("$ {}\n", launch.command_line());
     log.write_all(header.as_bytes())
         .map_err(prepare(log_path.clone()))?;
     let log = Arc::new(Mutex::new(log));

@@ -24,7 +24,12 @@ pub struct Record {
     /// finish before it could); not part of `wall_seconds`.
     #[serde(default)]
     pub waited_seconds: f64,
+    /// The child's command as one shell line, its directory and variables included.
     pub command: String,
+    /// The variables that shaped the child (the harness's and PyTorch's switches it
+    /// passed on: `PYTHONPATH`, `PYTORCH_TEST_WITH_DYNAMO`, `CUDA_VISIBLE_DEVICES`…).
+    #[serde(default)]
+    pub env: std::collections::BTreeMap<String, String>,
     pub cwd: PathBuf,
     /// The devices the case held (`cuda:1`), empty on a CPU machine.
     pub devices: Vec<String>,
@@ -36,7 +41,8 @@ pub struct Record {
     pub failed_tests: Vec<FailedTest>,
     /// Why the attempt stopped early, or what else it noticed.
     pub note: Option<String>,
-    /// One line that runs this case again.
+    /// One shell line that runs this case again under nextest, with the variables that
+    /// shaped this run.
     pub repro: String,
     /// The plan and shard this attempt ran under (`TORCH_HARNESS_PLAN`), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]

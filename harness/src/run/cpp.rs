@@ -45,6 +45,7 @@ pub(super) fn run(cx: &Context, case: &CppCase) -> Result<(), Failed> {
         expected: None,
         timeout: Duration::try_from_secs_f64(cx.policy.timeouts.cpp_seconds).ok(),
         retries: false,
+        never_retried: false,
     };
     execute(cx, &ctx, attempt)
 }

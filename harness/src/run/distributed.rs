@@ -52,6 +52,7 @@ pub(super) fn run(cx: &Context, found: &DiscoveredDistributed) -> Result<(), Fai
         expected,
         timeout: cx.policy.timeouts.limit(expected, ctx.config.is_slow()),
         retries: false,
+        never_retried: true,
     };
     let result = execute(cx, &ctx, attempt);
     drop(meeting);

@@ -11,6 +11,7 @@ use crate::launch::serial_tests::Phase;
 use crate::launch::{self, Launch, RunContext, mem_leak, stepcurrent};
 use crate::report::record::{self, Record};
 use crate::report::verdict::Verdict;
+use crate::settings::var;
 use libtest_mimic::Failed;
 use std::time::Duration;
 
@@ -30,6 +31,8 @@ pub(super) struct Attempt<'a> {
     pub(super) timeout: Option<Duration>,
     /// Rerun failing tests in new processes (the stepcurrent loop).
     pub(super) retries: bool,
+    /// Refuse every attempt after the first (distributed files, pytorch#162978).
+    pub(super) never_retried: bool,
 }
 
 /// Runs an attempt, writes its record and says how it went.
@@ -37,7 +40,7 @@ pub(super) fn execute(cx: &Context, ctx: &RunContext, attempt: Attempt<'_>) -> R
     let launch = attempt.launch;
     let name = &launch.case;
     let fail = |what: String| failure(name, what);
-    refuse_retry_of_a_real_failure(cx, ctx, name).map_err(fail)?;
+    refuse_retry(cx, ctx, name, attempt.never_retried).map_err(fail)?;
     // One case at a time on the machine under the CUDA memory-leak check.
     let _alone = if mem_leak::enabled(&ctx.config) {
         let locks = cx.settings.target_dir.join("torch-harness/locks");
@@ -89,6 +92,7 @@ pub(super) fn execute(cx: &Context, ctx: &RunContext, attempt: Attempt<'_>) -> R
         runs: file.runs.len(),
         waited_seconds: ran.waited.as_secs_f64(),
         command: ran.commands.join(" ; "),
+        env: ran.env.into_iter().collect(),
         cwd: launch.cwd.clone(),
         devices: ran.devices,
         log: launch.log_path(),
@@ -140,56 +144,91 @@ pub(super) fn execute(cx: &Context, ctx: &RunContext, attempt: Attempt<'_>) -> R
     }
 }
 
-/// A nextest retry is for a harness or machine fault; it must not rerun a case whose
-/// earlier attempt failed on its own tests, which could turn that failure green.
-fn refuse_retry_of_a_real_failure(
+/// A nextest retry (forced with `--retries`; the ci profile has none) is for a harness
+/// or machine fault: it runs only when no earlier attempt left a record. Whatever an
+/// attempt recorded stands (a failure, a crash, a timeout), so a rerun can never turn
+/// a real failure green; and `never_retried` cases refuse every later attempt.
+fn refuse_retry(
     cx: &Context,
     ctx: &RunContext,
     name: &str,
+    never_retried: bool,
 ) -> Result<(), String> {
     if ctx.attempt <= 1 {
         return Ok(());
     }
-    let previous =
-        launch::attempt_dir(&cx.settings.out_dir, name, ctx.attempt - 1).join(record::RECORD_FILE);
-    match Record::read(&previous) {
-        Ok(record)
-            if matches!(
-                record.verdict,
-                Verdict::Failed { .. } | Verdict::Flaky { .. }
-            ) =>
-        {
-            Err(format!(
-                "attempt {} not run: attempt {} {}; a rerun must not turn that green",
-                ctx.attempt,
-                record.attempt,
-                record.verdict.describe()
-            ))
-        }
-        // No record (the harness itself died), a crash, a timeout: worth another try.
-        _ => Ok(()),
+    if never_retried {
+        return Err(format!(
+            "is never retried: attempt {} refused, the first attempt's result stands",
+            ctx.attempt
+        ));
+    }
+    // A refused attempt writes no record, so look past it to the last one that ran.
+    let recorded = (1..ctx.attempt).rev().find_map(|n| {
+        let path = launch::attempt_dir(&cx.settings.out_dir, name, n).join(record::RECORD_FILE);
+        Record::read(&path).ok()
+    });
+    match recorded {
+        Some(record) => Err(format!(
+            "attempt {} not run: attempt {} {}; a rerun must not turn that green",
+            ctx.attempt,
+            record.attempt,
+            record.verdict.describe()
+        )),
+        // No record: the harness itself or the machine died. Worth another try.
+        None => Ok(()),
     }
 }
 
-/// `PYTORCH_ROOT=… cargo nextest run -E 'test(=case)'`, with the variables that shaped
-/// this run.
+/// `cd <workspace> && PYTORCH_ROOT=… cargo nextest run --package torch-suite -E
+/// 'test(=case)'`, with the variables that shaped this run: the harness's settings and
+/// what it passes on to the child.
 fn repro(cx: &Context, case: &str) -> String {
-    let mut line = String::new();
+    let quote = launch::shell_quote;
+    let mut vars: Vec<(String, String)> = Vec::new();
     if cx.settings.root != cx.settings.workspace.join("demo") {
-        line.push_str(&format!("PYTORCH_ROOT={} ", cx.settings.root.display()));
+        vars.push((
+            var::PYTORCH_ROOT.into(),
+            cx.settings.root.display().to_string(),
+        ));
     }
-    for var in [
+    let settings = [
         "TEST_CONFIG",
         "BUILD_ENVIRONMENT",
-        "PYTHON",
+        "JOB_NAME",
+        var::PYTHON,
+        var::MANIFESTS,
+        var::PYTEST,
+        var::PYTEST_K,
+        "PYTORCH_TEST_DO_NOT_USE_PYTEST",
+        "CPP_TESTS_DIR",
         crate::launch::devices::DEVICES_VAR,
-    ] {
-        if let Ok(value) = std::env::var(var)
+        "TORCH_HARNESS_PROCS_PER_DEVICE",
+    ];
+    for name in settings {
+        if let Ok(value) = std::env::var(name)
             && !value.is_empty()
+            && !vars.iter().any(|(k, _)| k == name)
         {
-            line.push_str(&format!("{var}={value} "));
+            vars.push((name.to_string(), value));
         }
     }
-    line.push_str(&format!("cargo nextest run -E 'test(={case})'"));
+    for (k, v) in launch::passed_on() {
+        if !vars.iter().any(|(set, _)| *set == k) {
+            vars.push((k, v));
+        }
+    }
+    let mut line = format!(
+        "cd {} && ",
+        quote(&cx.settings.workspace.display().to_string())
+    );
+    for (k, v) in vars {
+        line.push_str(&quote(&format!("{k}={v}")));
+        line.push(' ');
+    }
+    line.push_str(&format!(
+        "cargo nextest run --package torch-suite -E {}",
+        quote(&format!("test(={case})"))
+    ));
     line
 }

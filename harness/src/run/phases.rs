@@ -21,6 +21,8 @@ pub(super) struct Ran {
     /// Time spent waiting for the run lock, outside every process's timeout.
     pub(super) waited: Duration,
     pub(super) commands: Vec<String>,
+    /// The variables that shaped the processes (`Launch::shaping_env`, devices included).
+    pub(super) env: Vec<(String, String)>,
     pub(super) devices: Vec<String>,
 }
 
@@ -36,6 +38,7 @@ pub(super) fn run_phases(
     let mut started = None;
     // Files a set-up placed in the checkout, removed once every phase ran.
     let mut placed = None;
+    let mut env = Vec::new();
     for (i, phase) in attempt.phases.iter().enumerate() {
         let hold = lock
             .hold(phase.share, || {
@@ -68,6 +71,7 @@ pub(super) fn run_phases(
             phase.share.describe()
         );
         commands.push(launch.command_line());
+        env = launch.shaping_env();
         // A handler's set-up runs once, before the first phase's tests, holding what
         // that phase holds (a handler's file runs alone).
         let file = if i == 0 && !attempt.steps.is_empty() {
@@ -116,6 +120,7 @@ pub(super) fn run_phases(
         started: started.unwrap_or_else(SystemTime::now),
         waited,
         commands,
+        env,
         devices,
     })
 }

@@ -6,7 +6,7 @@ use super::{Context, failure};
 use crate::case::PythonCase;
 use crate::discover::probe;
 use crate::handlers::{self, SetUp};
-use crate::launch::{Launch, Mode, RunContext, coverage, serial_tests};
+use crate::launch::{Launch, LaunchError, Mode, RunContext, coverage, serial_tests};
 use crate::lists;
 use crate::plan::Plan as ShardPlan;
 use crate::plan::test_config::TestConfig;
@@ -30,7 +30,12 @@ pub(super) fn run(cx: &Context, case: &PythonCase) -> Result<(), Failed> {
             (prepared.test, prepared.steps, prepared.retries)
         }
         None => (
-            Launch::python(case, settings, &cx.policy, &ctx).map_err(|e| fail(e.to_string()))?,
+            Launch::python(case, settings, &cx.policy, &ctx).map_err(|e| match e {
+                LaunchError::PieceNeedsPytest | LaunchError::ExceptNeedsPytest => fail(format!(
+                    "{e}, but this run is in unittest mode: {}",
+                    why_unittest(settings)
+                )),
+            })?,
             Vec::new(),
             true,
         ),
@@ -58,6 +63,8 @@ pub(super) fn run(cx: &Context, case: &PythonCase) -> Result<(), Failed> {
         expected,
         timeout: cx.policy.timeouts.limit(expected, ctx.config.is_slow()),
         retries,
+        // A distributed file run whole is as unsafe to rerun as its configurations.
+        never_retried: module.starts_with("distributed/"),
     };
     execute(cx, &ctx, attempt)
 }
@@ -97,6 +104,21 @@ fn expected_seconds(cx: &Context, case: &PythonCase) -> Option<f64> {
         let whole = cx.policy.expected_seconds.get(case.module.as_str())?;
         Some(whole / f64::from(case.piece.map_or(1, |p| p.count)))
     })
+}
+
+/// Why [`python_mode`] chose unittest mode, with what to do about it.
+fn why_unittest(settings: &Settings) -> String {
+    let set = |name: &str, value: &str| std::env::var(name).is_ok_and(|v| v == value);
+    if set("PYTORCH_TEST_DO_NOT_USE_PYTEST", "1") {
+        "PYTORCH_TEST_DO_NOT_USE_PYTEST=1 forces it; unset it for pytest mode".into()
+    } else if set(var::PYTEST, "0") {
+        format!("{}=0 forces it; unset it for pytest mode", var::PYTEST)
+    } else {
+        format!(
+            "{} has no pytest; install pytest in it",
+            settings.python.display()
+        )
+    }
 }
 
 /// pytest mode when the interpreter has pytest, as PyTorch's runner defaults to;

@@ -42,9 +42,11 @@ pub(super) fn exact_trial(kind: Kind, cx: &Arc<Context>, name: &str) -> Result<T
                 });
             }
             let ignored = placeholder.then(|| {
-                format!(
-                    "{} is missing or cannot list its tests: see `--list`",
-                    binary.display()
+                cpp::placeholder_reason(
+                    &cx.settings.root,
+                    &cx.policy,
+                    &cx.settings.cache_dir(),
+                    &case.binary,
                 )
             });
             Ok(cpp_trial(cx, DiscoveredCpp { case, ignored }))
@@ -120,6 +122,12 @@ pub(super) fn all_trials(kind: Kind, cx: &Arc<Context>) -> Result<Vec<Trial>, Li
         Kind::Cpp => Ok(
             cpp::discover(&cx.settings.root, &cx.policy, &cx.settings.cache_dir())
                 .into_iter()
+                .inspect(|found| {
+                    // A binary that cannot run is a build problem: say why while listing.
+                    if let Some(why) = &found.ignored {
+                        eprintln!("torch-harness: {} is ignored: {why}", found.case.name());
+                    }
+                })
                 .map(|found| cpp_trial(cx, found))
                 .collect(),
         ),

@@ -45,6 +45,31 @@ pub fn manifests() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../test-manifests")
 }
 
+/// The harness binary, with none of the outer run's configuration: nextest's variables
+/// (an outer retry's `NEXTEST_ATTEMPT=2` would make the inner run write `attempt-2/`
+/// and refuse distributed cases), and no setting or selection the caller's shell
+/// carries. Each test sets what it needs after this.
+pub fn harness_command() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_torch-harness"));
+    for (key, _) in std::env::vars_os() {
+        let name = key.to_string_lossy();
+        let prefixes = ["NEXTEST", "TORCH_HARNESS_", "PYTORCH_", "GTEST_"];
+        let names = [
+            "CI",
+            "CONTINUE_THROUGH_ERROR",
+            "TEST_CONFIG",
+            "BUILD_ENVIRONMENT",
+            "JOB_NAME",
+            "CPP_TESTS_DIR",
+            "PYTHON",
+        ];
+        if prefixes.iter().any(|p| name.starts_with(p)) || names.contains(&name.as_ref()) {
+            cmd.env_remove(key);
+        }
+    }
+    cmd
+}
+
 /// Runs `torch-harness python <args>` against `root` as nextest would, in unittest
 /// mode with the system interpreter, writing run outputs to `out`.
 pub fn harness(root: &Path, out: &Path, args: &[&str]) -> Output {
@@ -53,7 +78,7 @@ pub fn harness(root: &Path, out: &Path, args: &[&str]) -> Output {
 
 /// [`harness`] with extra variables.
 pub fn harness_with(root: &Path, out: &Path, args: &[&str], vars: &[(&str, &str)]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_torch-harness"))
+    harness_command()
         .arg("python")
         .args(args)
         .env("PYTORCH_ROOT", root)
@@ -62,8 +87,6 @@ pub fn harness_with(root: &Path, out: &Path, args: &[&str], vars: &[(&str, &str)
         .env("TORCH_HARNESS_PYTEST", "0")
         .env("PYTHON", "python3")
         .env("NEXTEST", "1")
-        .env_remove("CI")
-        .env_remove("NEXTEST_ATTEMPT")
         .envs(vars.iter().copied())
         .output()
         .unwrap()
@@ -76,3 +99,4 @@ pub fn stdout(o: &Output) -> String {
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
+pub mod survivors;

@@ -554,6 +554,7 @@ mod tests {
             runs: 1,
             waited_seconds: 0.0,
             command: String::new(),
+            env: Default::default(),
             cwd: PathBuf::new(),
             devices: Vec::new(),
             log: PathBuf::new(),

@@ -17,28 +17,83 @@ pub fn workspace() -> PathBuf {
 pub fn clean(mut cmd: Command) -> Command {
     for (key, _) in std::env::vars_os() {
         let name = key.to_string_lossy();
-        let selection = [
-            "PYTORCH_ROOT",
+        // nextest's variables (an outer retry's NEXTEST_ATTEMPT=2 would make the inner
+        // run write attempt-2/), the harness's settings and PyTorch's switches.
+        let prefixes = ["NEXTEST", "TORCH_HARNESS_", "PYTORCH_"];
+        let names = [
+            "CI",
+            "CONTINUE_THROUGH_ERROR",
             "TEST_CONFIG",
             "BUILD_ENVIRONMENT",
             "JOB_NAME",
-            "TORCH_HARNESS_PLAN",
-            "TORCH_HARNESS_SHARD",
-            // CI mode and its lists and run modes only where a test asks for them.
-            "CI",
-            "TORCH_HARNESS_DISABLED_TESTS",
-            "TORCH_HARNESS_SLOW_TESTS",
             "REENABLED_ISSUES",
-            "PYTORCH_TEST_RERUN_DISABLED_TESTS",
-            "PYTORCH_COLLECT_COVERAGE",
-            "PYTORCH_TEST_CUDA_MEM_LEAK_CHECK",
+            "PYTHON",
+            "CPP_TESTS_DIR",
+            "DEMO_INJECT_FAILURE",
         ];
-        if name.starts_with("NEXTEST") || selection.contains(&name.as_ref()) {
+        if prefixes.iter().any(|p| name.starts_with(p)) || names.contains(&name.as_ref()) {
             cmd.env_remove(key);
         }
     }
     cmd.current_dir(workspace());
     cmd
+}
+
+/// Every case of the demo that runs on this machine, written out: its Python files, its
+/// distributed configurations (the demo declares the `test` and `gloo` backends) and,
+/// when GoogleTest is installed for `cargo xtask setup` to build them, its C++ suites.
+pub fn demo_cases() -> Vec<&'static str> {
+    let mut cases = vec![
+        "distributed::test_c10d_common",
+        "distributed::test_launcher",
+        "inductor::test_codecache",
+        "inductor::test_torchinductor",
+        "nn::test_convolution",
+        "nn::test_pooling",
+        "test_autograd",
+        "test_dataloader",
+        "test_large_tensors",
+        "test_linalg",
+        "test_memory_format",
+        "test_multiprocessing",
+        "test_nn",
+        "test_ops",
+        "test_serialization",
+        "test_sort_and_select",
+        "test_torch",
+        "distributed::test_distributed_spawn::gloo::init_env",
+        "distributed::test_distributed_spawn::gloo::init_file",
+        "distributed::test_distributed_spawn::test::init_env",
+        "distributed::test_distributed_spawn::test::init_file",
+    ];
+    if googletest_installed() {
+        cases.extend(DEMO_CPP_CASES);
+    }
+    cases
+}
+
+/// The demo's C++ suites (demo/csrc/), built when GoogleTest is installed.
+pub const DEMO_CPP_CASES: [&str; 7] = [
+    "c10_typed_test::HalfPrecision",
+    "c10_typed_test::SaturatingAdd/0",
+    "c10_typed_test::SaturatingAdd/1",
+    "c10_typed_test::SaturatingAdd/2",
+    "c10_typed_test::Sizes/PrefixSum",
+    "test_death::BoundsCheckDeathTest",
+    "test_death::NeedsCuda",
+];
+
+/// Whether `cargo xtask setup` can build the demo's C++ tests here.
+pub fn googletest_installed() -> bool {
+    Command::new("pkg-config")
+        .args(["--exists", "gtest_main"])
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// A case's folder under the run's output (`nn::test_pooling` → `nn.test_pooling`).
+pub fn case_folder(case: &str) -> String {
+    case.replace("::", ".").replace('/', ".")
 }
 
 /// Asserts the command succeeded; its stdout.
@@ -112,4 +167,13 @@ pub fn listed(list: &TestListSummary) -> Vec<(String, String)> {
                 .map(move |name| (binary.to_string(), name.to_string()))
         })
         .collect()
+}
+
+/// The harness tests' survivor check, which does not use the harness's /proc reader.
+#[path = "../../../harness/tests/common/survivors.rs"]
+pub mod survivors;
+
+/// The demo's Python environment, which `cargo xtask setup` creates.
+pub fn demo_python() -> PathBuf {
+    workspace().join("target/torch-harness/demo-venv/bin/python")
 }
