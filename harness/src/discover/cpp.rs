@@ -140,11 +140,12 @@ pub fn suites(binary: &Path, cache_dir: &Path) -> Result<Vec<String>, String> {
     {
         return Ok(cached.suites);
     }
-    let output = Command::new(binary)
-        .arg("--gtest_list_tests")
-        .env_remove("GTEST_FILTER")
-        .output()
-        .map_err(|e| format!("cannot run {} --gtest_list_tests: {e}", binary.display()))?;
+    let output = crate::launch::process::output(
+        Command::new(binary)
+            .arg("--gtest_list_tests")
+            .env_remove("GTEST_FILTER"),
+    )
+    .map_err(|e| format!("cannot run {} --gtest_list_tests: {e}", binary.display()))?;
     if !output.status.success() {
         return Err(format!(
             "{} --gtest_list_tests failed ({}): {}",

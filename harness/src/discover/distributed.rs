@@ -103,15 +103,14 @@ fn world_size(rule: &str, gpus: usize) -> Option<usize> {
 /// `mpiexec -n 3` plus the flags this mpiexec needs, as run_test.py probes them.
 fn mpi_launcher() -> Result<Vec<String>, String> {
     let works = |extra: &[&str]| {
-        std::process::Command::new("mpiexec")
-            .args(extra)
-            .args(["-n", "1", "bash", "-c", ""])
-            .output()
-            .is_ok_and(|o| o.status.success())
+        crate::launch::process::output(
+            std::process::Command::new("mpiexec")
+                .args(extra)
+                .args(["-n", "1", "bash", "-c", ""]),
+        )
+        .is_ok_and(|o| o.status.success())
     };
-    if std::process::Command::new("mpiexec")
-        .arg("--version")
-        .output()
+    if crate::launch::process::output(std::process::Command::new("mpiexec").arg("--version"))
         .is_err()
     {
         return Err("mpiexec not found".into());

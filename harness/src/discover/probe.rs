@@ -115,13 +115,12 @@ pub fn python_env(python: &Path, cache_dir: &Path) -> Result<PythonEnv, ProbeErr
 }
 
 fn run_probe(python: &Path) -> Result<PythonEnv, ProbeError> {
-    let output = Command::new(python)
-        .args(["-c", PROBE])
-        .output()
-        .map_err(|source| ProbeError::Start {
+    let output = crate::launch::process::output(Command::new(python).args(["-c", PROBE])).map_err(
+        |source| ProbeError::Start {
             python: python.to_path_buf(),
             source,
-        })?;
+        },
+    )?;
     if !output.status.success() {
         return Err(ProbeError::Failed {
             python: python.to_path_buf(),

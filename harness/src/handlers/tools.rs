@@ -79,10 +79,8 @@ pub fn interpreter(python: &Path, cache_dir: &Path) -> Result<Interpreter, Strin
     {
         return Ok(entry.found);
     }
-    let output = Command::new(python)
-        .args(["-c", PROBE])
-        .output()
-        .map_err(|e| {
+    let output =
+        crate::launch::process::output(Command::new(python).args(["-c", PROBE])).map_err(|e| {
             format!(
                 "cannot start `{}`: {e}; set PYTHON to a Python 3 interpreter",
                 python.display()

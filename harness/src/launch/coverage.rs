@@ -94,12 +94,13 @@ pub fn combine(run_dir: &Path, python: Option<&Path>) -> Result<Combined, Covera
         }
     };
     let tool = |args: &[&str]| -> Result<String, CoverageError> {
-        let out = Command::new(&python)
-            .args(["-m", "coverage"])
-            .args(args)
-            .env("COVERAGE_FILE", &data)
-            .current_dir(&dir)
-            .output()?;
+        let out = crate::launch::process::output(
+            Command::new(&python)
+                .args(["-m", "coverage"])
+                .args(args)
+                .env("COVERAGE_FILE", &data)
+                .current_dir(&dir),
+        )?;
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
         if out.status.success() {
             Ok(text)

@@ -228,9 +228,7 @@ impl Lease {
 fn detect() -> Devices {
     // Distinct leading `GPU n:` / `GPU[n]` tags: rocm-smi prints several lines per GPU.
     let count = |program: &str, args: &[&str], marker: &str, end: char| -> usize {
-        let Some(out) = Command::new(program)
-            .args(args)
-            .output()
+        let Some(out) = crate::launch::process::output(Command::new(program).args(args))
             .ok()
             .filter(|o| o.status.success())
         else {

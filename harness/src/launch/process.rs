@@ -15,9 +15,9 @@ use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{Read, Write};
 use std::path::PathBuf;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
 /// The signals torchrun handles by default, which the harness forwards too.
@@ -127,12 +127,15 @@ pub fn run(launch: &Launch, limits: Limits) -> Result<Finished, RunError> {
     for name in &launch.env_remove {
         command.env_remove(name);
     }
+    // Registered before `reap` can look, so a child that exits at once stays ours.
+    let spawning = spawning().read().unwrap_or_else(|e| e.into_inner());
     let mut child = command.spawn().map_err(|source| RunError::Spawn {
         program: launch.program.clone(),
         source,
     })?;
     let pid = child.id() as i32;
     supervised().lock().map(|mut s| s.insert(pid)).ok();
+    drop(spawning);
     let copiers = [
         child
             .stdout
@@ -253,9 +256,29 @@ fn supervised() -> &'static Mutex<HashSet<i32>> {
     SUPERVISED.get_or_init(Default::default)
 }
 
+/// Held (shared) by every thread between starting a child and waiting for it or
+/// registering it; `reap` needs it alone. Under `cargo test` the cases are threads of
+/// one process, and a zombie child of another thread's `output()` or fresh spawn must
+/// not be reaped from under it (its wait would fail with ECHILD).
+fn spawning() -> &'static RwLock<()> {
+    static SPAWNING: RwLock<()> = RwLock::new(());
+    &SPAWNING
+}
+
+/// `command.output()` for every short-lived helper the harness runs (probes, listings,
+/// tools), safe beside `reap` in another thread.
+pub fn output(command: &mut Command) -> std::io::Result<Output> {
+    let _spawning = spawning().read().unwrap_or_else(|e| e.into_inner());
+    command.output()
+}
+
 /// Collects the exit status of adopted descendants (zombies whose parent is now the
-/// harness), so they do not linger.
+/// harness), so they do not linger. Skipped while another thread is starting a child;
+/// the next call collects them.
 fn reap() {
+    let Ok(_alone) = spawning().try_write() else {
+        return;
+    };
     let me = std::process::id() as i32;
     let waited = supervised().lock().map(|s| s.clone()).unwrap_or_default();
     for (pid, ppid, state) in processes() {
@@ -339,4 +362,37 @@ fn tee(
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Under `cargo test` the cases are threads of one process: one thread's reaping of
+    /// adopted zombies must never collect another thread's own child.
+    #[test]
+    fn reaping_beside_other_threads_never_takes_their_children() {
+        let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let reaper = {
+            let done = Arc::clone(&done);
+            std::thread::spawn(move || {
+                while !done.load(Ordering::Relaxed) {
+                    reap();
+                }
+            })
+        };
+        let workers: Vec<_> = (0..4)
+            .map(|_| {
+                std::thread::spawn(|| {
+                    (0..100)
+                        .filter(|_| output(&mut Command::new("true")).is_err())
+                        .count()
+                })
+            })
+            .collect();
+        let lost: usize = workers.into_iter().map(|w| w.join().unwrap()).sum();
+        done.store(true, Ordering::Relaxed);
+        reaper.join().unwrap();
+        assert_eq!(lost, 0, "children reaped from under their waiting thread");
+    }
 }
