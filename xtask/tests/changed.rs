@@ -180,25 +180,7 @@ fn a_checkout_without_origin_main_asks_for_a_base() {
 #[test]
 fn the_demo_runs_only_the_tests_for_its_change() {
     // A copy of the demo's Python side, committed, then one test file edited.
-    let copy = tempfile::tempdir().unwrap();
-    let demo = workspace().join("demo");
-    for entry in walkdir::WalkDir::new(&demo) {
-        let entry = entry.unwrap();
-        let rel = entry.path().strip_prefix(&demo).unwrap();
-        let skip = ["build", "csrc", ".pytest_cache"]
-            .iter()
-            .any(|s| rel.starts_with(s))
-            || rel.components().any(|c| c.as_os_str() == "__pycache__");
-        if skip {
-            continue;
-        }
-        let to = copy.path().join(rel);
-        if entry.file_type().is_dir() {
-            std::fs::create_dir_all(&to).unwrap();
-        } else {
-            std::fs::copy(entry.path(), &to).unwrap();
-        }
-    }
+    let copy = common::demo_copy();
     git(copy.path(), &["init", "-q"]);
     git(copy.path(), &["add", "-A"]);
     git(copy.path(), &["commit", "-qm", "demo"]);

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{check, clean, kept, nextest_list, recorded, workspace};
+use common::{check, clean, demo_copy, kept, nextest_list, recorded, workspace};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -293,30 +293,6 @@ fn the_report_adds_up_the_xml_and_agrees_with_nextest() {
     let lost = again.arg("report").arg(&run).output().unwrap();
     assert!(!lost.status.success());
     assert!(String::from_utf8_lossy(&lost.stdout).contains("NO RECORD: test_nn"));
-}
-
-/// A copy of the demo's Python side in a temporary folder.
-fn demo_copy() -> tempfile::TempDir {
-    let copy = tempfile::tempdir().unwrap();
-    let demo = workspace().join("demo");
-    for entry in walkdir::WalkDir::new(&demo) {
-        let entry = entry.unwrap();
-        let rel = entry.path().strip_prefix(&demo).unwrap();
-        let skip = ["build", "csrc", ".pytest_cache"]
-            .iter()
-            .any(|s| rel.starts_with(s))
-            || rel.components().any(|c| c.as_os_str() == "__pycache__");
-        if skip {
-            continue;
-        }
-        let to = copy.path().join(rel);
-        if entry.file_type().is_dir() {
-            std::fs::create_dir_all(&to).unwrap();
-        } else {
-            std::fs::copy(entry.path(), &to).unwrap();
-        }
-    }
-    copy
 }
 
 #[test]

@@ -292,25 +292,7 @@ fn a_broken_td_results_file_is_an_error_naming_it() {
 
 /// A copy of the demo (its Python side) with `extra` files written into it.
 fn demo_copy(extra: &[(&str, &str)]) -> tempfile::TempDir {
-    let copy = tempfile::tempdir().unwrap();
-    let demo = workspace().join("demo");
-    for entry in walkdir::WalkDir::new(&demo) {
-        let entry = entry.unwrap();
-        let rel = entry.path().strip_prefix(&demo).unwrap();
-        let skip = ["build", "csrc", ".pytest_cache"]
-            .iter()
-            .any(|s| rel.starts_with(s))
-            || rel.components().any(|c| c.as_os_str() == "__pycache__");
-        if skip {
-            continue;
-        }
-        let to = copy.path().join(rel);
-        if entry.file_type().is_dir() {
-            std::fs::create_dir_all(&to).unwrap();
-        } else {
-            std::fs::copy(entry.path(), &to).unwrap();
-        }
-    }
+    let copy = common::demo_copy();
     for (path, text) in extra {
         let to = copy.path().join(path);
         std::fs::create_dir_all(to.parent().unwrap()).unwrap();

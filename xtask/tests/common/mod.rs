@@ -177,3 +177,27 @@ pub mod survivors;
 pub fn demo_python() -> PathBuf {
     workspace().join("target/torch-harness/demo-venv/bin/python")
 }
+
+/// A copy of the demo's Python side in a temporary folder.
+pub fn demo_copy() -> tempfile::TempDir {
+    let copy = tempfile::tempdir().unwrap();
+    let demo = workspace().join("demo");
+    for entry in walkdir::WalkDir::new(&demo) {
+        let entry = entry.unwrap();
+        let rel = entry.path().strip_prefix(&demo).unwrap();
+        let skip = ["build", "csrc", ".pytest_cache"]
+            .iter()
+            .any(|s| rel.starts_with(s))
+            || rel.components().any(|c| c.as_os_str() == "__pycache__");
+        if skip {
+            continue;
+        }
+        let to = copy.path().join(rel);
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&to).unwrap();
+        } else {
+            std::fs::copy(entry.path(), &to).unwrap();
+        }
+    }
+    copy
+}
