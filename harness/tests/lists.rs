@@ -1,10 +1,11 @@
 //! The disabled and slow lists from a loopback server: download, the three-hour cache,
 //! one resolution per run, and sources that cannot be reached.
 
+mod common;
+
+use common::loopback::Served;
 use std::net::TcpListener;
 use std::path::Path;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 use torch_harness::lists::disabled::Platforms;
 use torch_harness::lists::fetch::{Fetch, Origin, cache_file};
@@ -15,48 +16,6 @@ const CONDENSED: &str = r#"{
   "test_elsewhere (__main__.TestLists)": ["202", "https://github.com/pytorch/pytorch/issues/202", ["win"]],
   "test_back (__main__.TestLists)": ["203", "https://github.com/pytorch/pytorch/issues/203", []]
 }"#;
-
-/// A loopback server answering every request with `body`; counts the requests.
-struct Server {
-    url: String,
-    hits: Arc<AtomicUsize>,
-    server: Arc<tiny_http::Server>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Server {
-    fn new(body: &'static str) -> Server {
-        let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").unwrap());
-        let port = server.server_addr().to_ip().unwrap().port();
-        let hits = Arc::new(AtomicUsize::new(0));
-        let (s, h) = (Arc::clone(&server), Arc::clone(&hits));
-        let thread = std::thread::spawn(move || {
-            for request in s.incoming_requests() {
-                h.fetch_add(1, Ordering::SeqCst);
-                let _ = request.respond(tiny_http::Response::from_string(body));
-            }
-        });
-        Server {
-            url: format!("http://127.0.0.1:{port}/disabled-tests-condensed.json"),
-            hits,
-            server,
-            thread: Some(thread),
-        }
-    }
-
-    fn hits(&self) -> usize {
-        self.hits.load(Ordering::SeqCst)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.server.unblock();
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
 
 fn accept_all(_: &str) -> Result<(), String> {
     Ok(())
@@ -80,7 +39,7 @@ fn linux() -> Platforms {
 
 #[test]
 fn a_download_is_cached_for_three_hours_then_fetched_again() {
-    let server = Server::new(CONDENSED);
+    let server = Served::new(CONDENSED);
     let cache = tempfile::tempdir().unwrap();
     let fetch = Fetch::default();
     let (text, origin) = fetch.get(&server.url, cache.path(), accept_all).unwrap();
@@ -104,7 +63,7 @@ fn a_download_is_cached_for_three_hours_then_fetched_again() {
 
 #[test]
 fn a_body_that_is_not_the_list_is_retried_and_never_cached() {
-    let server = Server::new("<html>rate limited</html>");
+    let server = Served::new("<html>rate limited</html>");
     let cache = tempfile::tempdir().unwrap();
     let check = |t: &str| {
         serde_json::from_str::<serde_json::Value>(t)
@@ -162,7 +121,7 @@ fn read_json(path: &Path) -> serde_json::Value {
 
 #[test]
 fn a_run_resolves_once_drops_reenabled_issues_and_every_case_reads_the_same_files() {
-    let server = Server::new(CONDENSED);
+    let server = Served::new(CONDENSED);
     let run = tempfile::tempdir().unwrap();
     let cache = tempfile::tempdir().unwrap();
     let inputs = Inputs {

@@ -4,6 +4,7 @@
 
 mod common;
 
+use common::loopback::Served;
 use common::{Checkout, demo_python, workspace};
 use std::path::Path;
 use std::process::{Command, Output};
@@ -61,45 +62,6 @@ fn checkout() -> Checkout {
             r#"{"test_slow_listed (__main__.TestLists)": 75.0}"#,
         ),
     ])
-}
-
-/// A loopback server for one list; counts requests.
-struct Served {
-    url: String,
-    server: std::sync::Arc<tiny_http::Server>,
-    hits: std::sync::Arc<std::sync::atomic::AtomicUsize>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Served {
-    fn new(body: &'static str) -> Served {
-        use std::sync::{Arc, atomic::AtomicUsize, atomic::Ordering};
-        let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").unwrap());
-        let port = server.server_addr().to_ip().unwrap().port();
-        let hits = Arc::new(AtomicUsize::new(0));
-        let (s, h) = (Arc::clone(&server), Arc::clone(&hits));
-        let thread = std::thread::spawn(move || {
-            for request in s.incoming_requests() {
-                h.fetch_add(1, Ordering::SeqCst);
-                let _ = request.respond(tiny_http::Response::from_string(body));
-            }
-        });
-        Served {
-            url: format!("http://127.0.0.1:{port}/disabled-tests-condensed.json"),
-            server,
-            hits,
-            thread: Some(thread),
-        }
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        self.server.unblock();
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
 }
 
 fn run(root: &Path, out: &Path, vars: &[(&str, &str)]) -> Output {
@@ -179,7 +141,7 @@ fn ci_mode_skips_what_is_disabled_here_and_runs_the_rest() {
             .contains("PYTORCH_TEST_WITH_SLOW")
     );
     assert_eq!(only(&t, "test_plain").outcome, Outcome::Passed);
-    assert_eq!(served.hits.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(served.hits(), 1);
     // The command named the run's resolved file.
     let stderr = common::stderr(&o);
     assert!(

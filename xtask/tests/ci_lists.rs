@@ -5,11 +5,10 @@
 
 mod common;
 
+use common::loopback::Served;
 use common::{check, clean, workspace};
 use std::path::Path;
 use std::process::{Command, Output};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 const TEST_FILE: &str = r#"
 import torch
@@ -66,43 +65,6 @@ fn checkout() -> tempfile::TempDir {
     dir
 }
 
-struct Served {
-    url: String,
-    hits: Arc<AtomicUsize>,
-    server: Arc<tiny_http::Server>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Served {
-    fn new(body: &'static str) -> Served {
-        let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").unwrap());
-        let port = server.server_addr().to_ip().unwrap().port();
-        let hits = Arc::new(AtomicUsize::new(0));
-        let (s, h) = (Arc::clone(&server), Arc::clone(&hits));
-        let thread = std::thread::spawn(move || {
-            for request in s.incoming_requests() {
-                h.fetch_add(1, Ordering::SeqCst);
-                let _ = request.respond(tiny_http::Response::from_string(body));
-            }
-        });
-        Served {
-            url: format!("http://127.0.0.1:{port}/disabled-tests-condensed.json"),
-            hits,
-            server,
-            thread: Some(thread),
-        }
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        self.server.unblock();
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
 fn xtask(root: &Path, out: &Path, args: &[&str], vars: &[(&str, &str)]) -> Output {
     let python = workspace().join("target/torch-harness/demo-venv/bin/python");
     let mut cmd = clean(Command::new(env!("CARGO_BIN_EXE_xtask")));
@@ -149,7 +111,7 @@ fn a_rerun_of_the_disabled_tests_reports_the_ones_to_re_enable() {
         "{}",
         stderr(&run)
     );
-    assert_eq!(served.hits.load(Ordering::SeqCst), 1);
+    assert_eq!(served.hits(), 1);
     let report = xtask(
         root.path(),
         out.path(),

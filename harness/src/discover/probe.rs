@@ -9,7 +9,6 @@
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::UNIX_EPOCH;
 
 const PROBE: &str = r#"
 import importlib.util as u, json, os, sys
@@ -100,14 +99,14 @@ pub fn python_env(python: &Path, cache_dir: &Path) -> Result<PythonEnv, ProbeErr
     if let Some(entry) = std::fs::read(&cache_file)
         .ok()
         .and_then(|bytes| serde_json::from_slice::<CacheEntry>(&bytes).ok())
-        .filter(|e| e.python == python && e.stamps == stamps(&e.env.paths))
+        .filter(|e| e.python == python && e.stamps == crate::util::fs::stamps(&e.env.paths))
     {
         return Ok(entry.env);
     }
     let env = run_probe(python)?;
     let entry = CacheEntry {
         python: python.to_path_buf(),
-        stamps: stamps(&env.paths),
+        stamps: crate::util::fs::stamps(&env.paths),
         env: env.clone(),
     };
     crate::util::fs::write_cache(&cache_file, &entry);
@@ -132,18 +131,4 @@ fn run_probe(python: &Path) -> Result<PythonEnv, ProbeError> {
         python: python.to_path_buf(),
         source,
     })
-}
-
-fn stamps(paths: &[String]) -> Vec<(String, u128)> {
-    paths
-        .iter()
-        .map(|p| {
-            let mtime = std::fs::metadata(p)
-                .and_then(|m| m.modified())
-                .ok()
-                .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-                .map_or(0, |d| d.as_nanos());
-            (p.clone(), mtime)
-        })
-        .collect()
 }

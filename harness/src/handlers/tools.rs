@@ -8,7 +8,6 @@ use serde::{Deserialize, Serialize};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::UNIX_EPOCH;
 
 const PROBE: &str = r#"
 import importlib.util as u, json, os, sys, sysconfig
@@ -75,7 +74,7 @@ pub fn interpreter(python: &Path, cache_dir: &Path) -> Result<Interpreter, Strin
     if let Some(entry) = std::fs::read(&cache_file)
         .ok()
         .and_then(|bytes| serde_json::from_slice::<CacheEntry>(&bytes).ok())
-        .filter(|e| e.python == python && e.stamps == stamps(&e.found.paths))
+        .filter(|e| e.python == python && e.stamps == crate::util::fs::stamps(&e.found.paths))
     {
         return Ok(entry.found);
     }
@@ -102,25 +101,11 @@ pub fn interpreter(python: &Path, cache_dir: &Path) -> Result<Interpreter, Strin
     })?;
     let entry = CacheEntry {
         python: python.to_path_buf(),
-        stamps: stamps(&found.paths),
+        stamps: crate::util::fs::stamps(&found.paths),
         found: found.clone(),
     };
     crate::util::fs::write_cache(&cache_file, &entry);
     Ok(found)
-}
-
-fn stamps(paths: &[String]) -> Vec<(String, u128)> {
-    paths
-        .iter()
-        .map(|p| {
-            let mtime = std::fs::metadata(p)
-                .and_then(|m| m.modified())
-                .ok()
-                .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-                .map_or(0, |d| d.as_nanos());
-            (p.clone(), mtime)
-        })
-        .collect()
 }
 
 impl Interpreter {

@@ -173,6 +173,9 @@ pub fn listed(list: &TestListSummary) -> Vec<(String, String)> {
 #[path = "../../../harness/tests/common/survivors.rs"]
 pub mod survivors;
 
+#[path = "../../../harness/tests/common/loopback.rs"]
+pub mod loopback;
+
 /// The demo's Python environment, which `cargo xtask setup` creates.
 pub fn demo_python() -> PathBuf {
     workspace().join("target/torch-harness/demo-venv/bin/python")
