@@ -58,11 +58,21 @@ pub fn run(args: PlanBenchArgs) -> Result<()> {
         args.build_environment, args.test_config, model.startup_seconds
     );
     println!(
-        "longest shard / ideal; stale: planned with the older times, fresh: with the newer; always scored with the newer"
+        "longest shard / ideal; stale: planned with the older times, fresh: with the newer; always scored with the newer,"
     );
     println!(
-        "{:<24} {:>5} {:>6} | {:>7} {:>11} | {:>7} {:>11}",
-        "planned with -> run", "files", "shards", "ours", "run_test.py", "fresh", "fresh rtp"
+        "except `as planned`: our stale plan scored with the times it was made with, so what it loses to start-ups and packing (the rest of `ours` is the drift)"
+    );
+    println!(
+        "{:<24} {:>5} {:>6} | {:>7} {:>7} {:>11} | {:>7} {:>11}",
+        "planned with -> run",
+        "files",
+        "shards",
+        "as planned",
+        "ours",
+        "run_test.py",
+        "fresh",
+        "fresh rtp"
     );
     for pair in snapshots.windows(2) {
         let (old, new) = (&pair[0], &pair[1]);
@@ -78,12 +88,24 @@ pub fn run(args: PlanBenchArgs) -> Result<()> {
                 threads: WORKERS,
                 piece_startup_seconds: model.startup_seconds,
             };
+            let stale = ours(&selection, &old.times, &cfg)?;
+            // Files the older times lack were planned blind; they count as nothing here.
+            let known: Vec<Vec<Piece>> = stale
+                .iter()
+                .map(|shard| {
+                    let known = shard.iter().filter(|p| old.times.contains_key(&p.module));
+                    known.cloned().collect()
+                })
+                .collect();
+            let as_planned =
+                model.longest(&known, &old.times)? / model.ideal(&selection, &old.times, shards);
             println!(
-                "{:<24} {:>5} {:>6} | {:>7.3} {:>11.3} | {:>7.3} {:>11.3}",
+                "{:<24} {:>5} {:>6} | {:>10.3} {:>7.3} {:>11.3} | {:>7.3} {:>11.3}",
                 format!("{} -> {}", old.label, new.label),
                 selection.len(),
                 shards,
-                score(ours(&selection, &old.times, &cfg)?)?,
+                as_planned,
+                score(stale)?,
                 score(run_test_py(&selection, &old.times, shards))?,
                 score(ours(&selection, &new.times, &cfg)?)?,
                 score(run_test_py(&selection, &new.times, shards))?,
