@@ -39,7 +39,18 @@ pub struct Settings {
 
 impl Settings {
     pub fn from_env() -> Settings {
-        Self::from_lookup(|name| std::env::var_os(name).filter(|v| !v.is_empty()))
+        // Plain `cargo nextest run` does not pass cargo's target directory on (a
+        // `build.target-dir` in .cargo/config.toml, say), but the binary lives in it.
+        let binary_target = std::env::current_exe()
+            .ok()
+            .and_then(|exe| target_dir_of(&exe));
+        Self::from_lookup(|name| {
+            let value = std::env::var_os(name).filter(|v| !v.is_empty());
+            match name {
+                "CARGO_TARGET_DIR" => value.or_else(|| binary_target.clone().map(OsString::from)),
+                _ => value,
+            }
+        })
     }
 
     /// Builds settings from any variable source (tests pass a map).
@@ -120,6 +131,17 @@ pub fn checkout_key(root: &Path) -> String {
     format!("{name}-{:08x}", hash & 0xffff_ffff)
 }
 
+/// The cargo target directory holding `binary`: the nearest folder above it with the
+/// `CACHEDIR.TAG` cargo writes there. None for a binary outside one (an unpacked
+/// archive, a copy).
+fn target_dir_of(binary: &Path) -> Option<PathBuf> {
+    binary
+        .ancestors()
+        .skip(1)
+        .find(|dir| dir.join("CACHEDIR.TAG").is_file())
+        .map(Path::to_path_buf)
+}
+
 fn compiled_workspace() -> PathBuf {
     let harness = Path::new(env!("CARGO_MANIFEST_DIR"));
     harness.parent().unwrap_or(harness).to_path_buf()
@@ -180,6 +202,24 @@ mod tests {
             s.cache_dir(),
             Path::new("/cache/target/torch-harness/cache")
         );
+    }
+
+    #[test]
+    fn a_binary_names_the_target_directory_it_was_built_in() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("elsewhere/target");
+        let deps = target.join("x86_64-unknown-linux-gnu/debug/deps");
+        std::fs::create_dir_all(&deps).unwrap();
+        let binary = deps.join("python-0123abcd");
+        std::fs::write(&binary, "").unwrap();
+        // Not inside a target directory (no tag): unknown.
+        assert_eq!(target_dir_of(&binary), None);
+        std::fs::write(
+            target.join("CACHEDIR.TAG"),
+            "Signature: 8a477f597d28d172789f06886806bc55",
+        )
+        .unwrap();
+        assert_eq!(target_dir_of(&binary), Some(target));
     }
 
     #[test]
