@@ -28,12 +28,21 @@ pub struct TestArgs {
     #[arg(long, value_name = "I/N")]
     shard: Option<String>,
     /// With --shard: run that shard of this plan file (`cargo xtask plan --json`, made once
-    /// for every shard) instead of planning here.
+    /// for every shard) instead of planning here. The file holds the selection and the
+    /// times, so the flags that choose them are refused beside it; narrow a shard with
+    /// `-- -E FILTER` instead.
     #[arg(
         long = "plan",
         value_name = "FILE",
         requires = "shard",
-        conflicts_with = "times"
+        conflicts_with_all = [
+            "times", "threads", "changed", "include", "exclude", "core", "jit",
+            "distributed_tests", "functorch", "include_dynamo_core_tests",
+            "include_inductor_core_tests", "onnx", "xpu", "openreg", "exclude_jit_executor",
+            "exclude_torch_export_tests", "exclude_aot_dispatch_tests",
+            "exclude_distributed_tests", "exclude_inductor_tests",
+            "exclude_quantization_tests", "cpp",
+        ]
     )]
     plan_file: Option<PathBuf>,
     #[command(flatten)]
@@ -600,4 +609,58 @@ fn exit_code(status: std::process::ExitStatus) -> ExitCode {
             .and_then(|c| u8::try_from(c).ok())
             .unwrap_or(1),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::{Args, Command, error::ErrorKind};
+
+    /// Every flag that chooses the selection or the times, given beside `--plan FILE`.
+    fn refused_beside_a_plan() -> Vec<Vec<String>> {
+        let mut flags = Vec::new();
+        let select = SelectArgs::augment_args(Command::new("select"));
+        let inputs = PlanInputs::augment_args(Command::new("inputs"));
+        for arg in select.get_arguments().chain(inputs.get_arguments()) {
+            let Some(long) = arg.get_long() else { continue };
+            let mut flag = vec![format!("--{long}")];
+            if arg.get_action().takes_values() {
+                flag.push("1".into());
+            }
+            flags.push(flag);
+        }
+        flags.push(vec!["--changed".into()]);
+        flags
+    }
+
+    #[test]
+    fn a_plan_file_refuses_every_flag_that_would_choose_another_selection() {
+        let command = TestArgs::augment_args(Command::new("test"));
+        let flags = refused_beside_a_plan();
+        // The selection's own flags, PlanInputs' two and --changed.
+        assert!(flags.len() >= 20, "{flags:?}");
+        for flag in flags {
+            let mut argv = vec!["test", "--plan", "plan.json", "--shard", "1/2"];
+            argv.extend(flag.iter().map(String::as_str));
+            let err = command
+                .clone()
+                .try_get_matches_from(&argv)
+                .err()
+                .unwrap_or_else(|| panic!("{flag:?} was accepted beside --plan"));
+            assert_eq!(err.kind(), ErrorKind::ArgumentConflict, "{flag:?}: {err}");
+            assert!(err.to_string().contains(&flag[0]), "{err}");
+        }
+        // A filterset after -- still narrows the shard.
+        let argv = [
+            "test",
+            "--plan",
+            "p.json",
+            "--shard",
+            "1/2",
+            "--",
+            "-E",
+            "test(/nn/)",
+        ];
+        command.try_get_matches_from(argv).unwrap();
+    }
 }
