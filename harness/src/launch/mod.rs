@@ -407,6 +407,11 @@ mod tests {
         )
     }
 
+    /// A pytest launch with reruns, outside CI mode.
+    fn pytest(name: &str) -> Launch {
+        launch(name, Mode::Pytest { reruns: true }, false)
+    }
+
     fn launch(name: &str, mode: Mode, ci: bool) -> Launch {
         let (settings, policy) = fixture();
         let lists = Imported {
@@ -460,29 +465,17 @@ mod tests {
 
     #[test]
     fn pieces_pass_their_shard_and_keys_differ_per_launch() {
-        let a = launch(
-            "test_ops::shard_2_of_3",
-            Mode::Pytest { reruns: true },
-            false,
-        );
+        let a = pytest("test_ops::shard_2_of_3");
         assert!(a.args.contains(&"--shard-id=2".to_string()));
         assert!(a.args.contains(&"--num-shards=3".to_string()));
-        let b = launch(
-            "test_ops::shard_2_of_3",
-            Mode::Pytest { reruns: true },
-            false,
-        );
+        let b = pytest("test_ops::shard_2_of_3");
         assert!(a.stepcurrent.as_deref().unwrap().starts_with("test_ops_2_"));
         assert_ne!(a.stepcurrent, b.stepcurrent);
     }
 
     #[test]
     fn a_marker_expression_goes_first_under_a_key_of_its_own() {
-        let l = launch(
-            "test_ops::shard_2_of_3",
-            Mode::Pytest { reruns: true },
-            false,
-        );
+        let l = pytest("test_ops::shard_2_of_3");
         let serial = l.with_markexpr("serial");
         assert_eq!(
             serial.args[..6],
@@ -665,14 +658,10 @@ mod tests {
 
     #[test]
     fn retries_follow_the_policy() {
-        let dist = launch(
-            "distributed::test_store",
-            Mode::Pytest { reruns: true },
-            false,
-        );
+        let dist = pytest("distributed::test_store");
         assert!(dist.args.contains(&"--reruns=0".to_string()));
         assert!(dist.args.contains(&"--subprocess".to_string()));
-        let skip = launch("test_public_bindings", Mode::Pytest { reruns: true }, false);
+        let skip = pytest("test_public_bindings");
         assert!(!skip.args.iter().any(|a| a.starts_with("--reruns")));
         let no_plugin = launch("test_nn", Mode::Pytest { reruns: false }, false);
         assert!(!no_plugin.args.iter().any(|a| a.starts_with("--reruns")));

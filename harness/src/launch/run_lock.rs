@@ -156,22 +156,33 @@ mod tests {
         assert!(granted(&lock, Share::Shared));
     }
 
+    /// A thread that takes an alone hold: it says when it starts to wait and when it
+    /// holds, then lets go and returns how long it waited.
+    fn alone_in_a_thread(
+        lock: &RunLock,
+    ) -> (
+        mpsc::Receiver<()>,
+        mpsc::Receiver<()>,
+        thread::JoinHandle<Duration>,
+    ) {
+        let (waiting_tx, waiting) = mpsc::channel();
+        let (held_tx, held) = mpsc::channel();
+        let lock = lock.clone();
+        let thread = thread::spawn(move || {
+            let hold = lock
+                .hold(Share::Alone, || waiting_tx.send(()).unwrap())
+                .unwrap();
+            held_tx.send(()).unwrap();
+            hold.waited
+        });
+        (waiting, held, thread)
+    }
+
     #[test]
     fn an_alone_case_waits_for_shared_ones_and_is_told_it_waits() {
         let (_dir, lock) = lock();
         let shared = lock.hold(Share::Shared, || {}).unwrap();
-        let (waiting_tx, waiting) = mpsc::channel();
-        let (held_tx, held) = mpsc::channel();
-        let waiter = {
-            let lock = lock.clone();
-            thread::spawn(move || {
-                let hold = lock
-                    .hold(Share::Alone, || waiting_tx.send(()).unwrap())
-                    .unwrap();
-                held_tx.send(()).unwrap();
-                hold.waited
-            })
-        };
+        let (waiting, held, waiter) = alone_in_a_thread(&lock);
         // Told before it blocks, and still blocked while the shared hold lasts.
         waiting.recv_timeout(Duration::from_secs(10)).unwrap();
         assert!(held.recv_timeout(Duration::from_millis(200)).is_err());
@@ -185,18 +196,7 @@ mod tests {
     fn a_waiting_alone_case_is_not_overtaken_by_new_shared_ones() {
         let (_dir, lock) = lock();
         let first = lock.hold(Share::Shared, || {}).unwrap();
-        let (waiting_tx, waiting) = mpsc::channel();
-        let (held_tx, held) = mpsc::channel();
-        let writer = {
-            let lock = lock.clone();
-            thread::spawn(move || {
-                let hold = lock
-                    .hold(Share::Alone, || waiting_tx.send(()).unwrap())
-                    .unwrap();
-                held_tx.send(()).unwrap();
-                drop(hold);
-            })
-        };
+        let (waiting, held, writer) = alone_in_a_thread(&lock);
         // Once the writer says it waits for `first`, a new reader queues behind it.
         waiting.recv_timeout(Duration::from_secs(10)).unwrap();
         assert!(blocked(&lock, Share::Shared));

@@ -320,26 +320,8 @@ fn sha256_json(value: &impl Serialize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::case::TestModule;
+    use crate::plan::fixtures::{cfg, file};
     use crate::plan::plan;
-
-    fn file(name: &str, seconds: Option<f64>, serial: bool) -> PlanFile {
-        PlanFile {
-            module: TestModule::new(name).unwrap(),
-            seconds,
-            serial,
-            splittable: true,
-            case: None,
-        }
-    }
-
-    fn cfg(shards: usize) -> PlanConfig {
-        PlanConfig {
-            shards,
-            threads: 3,
-            piece_startup_seconds: 5.0,
-        }
-    }
 
     fn files() -> Vec<PlanFile> {
         vec![

@@ -96,14 +96,7 @@ impl Plan {
 /// shards, or the longest piece that cannot be split further (a file that is not
 /// splittable, or a piece already as short as splitting pays), whichever is larger.
 pub fn lower_bound(files: &[PlanFile], cfg: &PlanConfig) -> f64 {
-    let threads = cfg.threads.max(1) as f64;
-    let machine_time: f64 = files
-        .iter()
-        .map(|f| {
-            let t = f.seconds.unwrap_or(0.0);
-            if f.serial { t } else { t / threads }
-        })
-        .sum();
+    let machine_time = machine_seconds(files.iter(), cfg.threads);
     let shortest = robust::shortest_piece(cfg);
     let unsplittable = files
         .iter()
@@ -117,6 +110,18 @@ pub fn lower_bound(files: &[PlanFile], cfg: &PlanConfig) -> f64 {
         })
         .fold(0.0, f64::max);
     (machine_time / cfg.shards.max(1) as f64).max(unsplittable)
+}
+
+/// Wall seconds the known work of `files` holds a machine of `threads` workers: a
+/// serial file all of it, another a worker's share.
+fn machine_seconds<'a>(files: impl Iterator<Item = &'a PlanFile>, threads: usize) -> f64 {
+    let threads = threads.max(1) as f64;
+    files
+        .map(|f| {
+            let t = f.seconds.unwrap_or(0.0);
+            if f.serial { t } else { t / threads }
+        })
+        .sum()
 }
 
 pub fn plan(files: &[PlanFile], cfg: &PlanConfig) -> Plan {
@@ -158,13 +163,13 @@ pub fn plan(files: &[PlanFile], cfg: &PlanConfig) -> Plan {
     }
 }
 
+/// Files and configurations for the plan's tests.
 #[cfg(test)]
-mod tests {
+pub(crate) mod fixtures {
     use super::*;
-    use crate::case::PythonCase;
-    use std::collections::BTreeSet;
 
-    fn file(name: &str, seconds: Option<f64>, serial: bool) -> PlanFile {
+    /// A splittable file.
+    pub fn file(name: &str, seconds: Option<f64>, serial: bool) -> PlanFile {
         PlanFile {
             module: TestModule::new(name).unwrap(),
             seconds,
@@ -174,13 +179,22 @@ mod tests {
         }
     }
 
-    fn cfg(shards: usize) -> PlanConfig {
+    /// `shards` machines of 3 workers, 5 s per extra piece.
+    pub fn cfg(shards: usize) -> PlanConfig {
         PlanConfig {
             shards,
             threads: 3,
             piece_startup_seconds: 5.0,
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::{cfg, file};
+    use super::*;
+    use crate::case::PythonCase;
+    use std::collections::BTreeSet;
 
     fn files() -> Vec<PlanFile> {
         let mut files = vec![

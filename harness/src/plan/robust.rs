@@ -116,15 +116,7 @@ pub(crate) fn best_layout(files: &[&PlanFile], cfg: &PlanConfig) -> Layout {
 
 /// Machine-seconds of the known work over the shards.
 fn ideal_shard(files: &[&PlanFile], cfg: &PlanConfig) -> f64 {
-    let threads = cfg.threads.max(1) as f64;
-    let work: f64 = files
-        .iter()
-        .map(|f| {
-            let t = f.seconds.unwrap_or(0.0);
-            if f.serial { t } else { t / threads }
-        })
-        .sum();
-    work / cfg.shards.max(1) as f64
+    super::machine_seconds(files.iter().copied(), cfg.threads) / cfg.shards.max(1) as f64
 }
 
 /// Pieces shorter than a few start-ups cost more than they balance.
