@@ -43,26 +43,10 @@ fn failed_record(out: &Path, case: &str) {
     let folder = out.join(case.replace("::", ".")).join("attempt-1");
     std::fs::create_dir_all(&folder).unwrap();
     Record {
-        case: case.into(),
-        times_key: case.into(),
-        attempt: 1,
-        verdict: Verdict::Failed { exit_code: 1 },
         wall_seconds: 1.0,
-        runs: 1,
-        command: String::new(),
-        env: Default::default(),
         cwd: out.to_path_buf(),
-        devices: Vec::new(),
         log: folder.join("output.log"),
-        reports: Vec::new(),
-        flaky_tests: Vec::new(),
-        failed_tests: Vec::new(),
-        note: None,
-        repro: String::new(),
-        plan: None,
-        span: None,
-        waited_seconds: 0.0,
-        rerun_disabled: false,
+        ..Record::new(case, Verdict::Failed { exit_code: 1 })
     }
     .write(&folder)
     .unwrap();

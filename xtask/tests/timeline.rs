@@ -17,23 +17,9 @@ fn record(run: &Path, case: &str, start: f64, end: f64, slot: u32, verdict: Verd
     std::fs::create_dir_all(&folder).unwrap();
     let t0 = 1_800_000_000.0;
     Record {
-        case: case.into(),
-        times_key: case.into(),
-        attempt: 1,
-        verdict,
         wall_seconds: end - start,
-        runs: 1,
-        waited_seconds: 0.0,
-        command: String::new(),
-        env: Default::default(),
         cwd: run.to_path_buf(),
-        devices: Vec::new(),
         log: folder.join("output.log"),
-        reports: Vec::new(),
-        flaky_tests: Vec::new(),
-        failed_tests: Vec::new(),
-        note: None,
-        repro: String::new(),
         plan: Some(PlanMark {
             fingerprint: FINGERPRINT.into(),
             shard: 1,
@@ -45,7 +31,7 @@ fn record(run: &Path, case: &str, start: f64, end: f64, slot: u32, verdict: Verd
             ended_at: t0 + end,
             slot: Some(slot),
         }),
-        rerun_disabled: false,
+        ..Record::new(case, verdict)
     }
     .write(&folder)
     .unwrap();

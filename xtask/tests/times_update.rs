@@ -5,34 +5,18 @@ mod common;
 
 use std::path::Path;
 use std::process::Command;
-use torch_harness::report::record::{FailedTest, Record};
+use torch_harness::report::record::Record;
 use torch_harness::report::verdict::Verdict;
 
 fn record(dir: &Path, case: &str, key: &str, seconds: f64) {
     let folder = dir.join(case.replace("::", ".")).join("attempt-1");
     std::fs::create_dir_all(&folder).unwrap();
-    let failed: Vec<FailedTest> = Vec::new();
     Record {
-        case: case.into(),
         times_key: key.into(),
-        attempt: 1,
-        verdict: Verdict::Passed,
         wall_seconds: seconds,
-        runs: 1,
-        waited_seconds: 0.0,
-        command: String::new(),
-        env: Default::default(),
         cwd: dir.to_path_buf(),
-        devices: Vec::new(),
         log: folder.join("output.log"),
-        reports: Vec::new(),
-        flaky_tests: Vec::new(),
-        failed_tests: failed,
-        note: None,
-        repro: String::new(),
-        plan: None,
-        span: None,
-        rerun_disabled: false,
+        ..Record::new(case, Verdict::Passed)
     }
     .write(&folder)
     .unwrap();

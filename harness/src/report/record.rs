@@ -94,6 +94,34 @@ pub struct FailedTest {
 }
 
 impl Record {
+    /// A first attempt of `case` with `verdict` and nothing else known yet: no time,
+    /// command, log or reports. Readers (reports, the timeline, the times store) fill in
+    /// what they test.
+    pub fn new(case: &str, verdict: Verdict) -> Record {
+        Record {
+            case: case.into(),
+            times_key: case.into(),
+            attempt: 1,
+            verdict,
+            wall_seconds: 0.0,
+            runs: 1,
+            waited_seconds: 0.0,
+            command: String::new(),
+            env: Default::default(),
+            cwd: PathBuf::new(),
+            devices: Vec::new(),
+            log: PathBuf::new(),
+            reports: Vec::new(),
+            flaky_tests: Vec::new(),
+            failed_tests: Vec::new(),
+            note: None,
+            repro: String::new(),
+            plan: None,
+            span: None,
+            rerun_disabled: false,
+        }
+    }
+
     pub fn write(&self, dir: &Path) -> std::io::Result<()> {
         let json = serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?;
         crate::util::fs::write_atomic(&dir.join(RECORD_FILE), &json)

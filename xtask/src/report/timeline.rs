@@ -546,30 +546,13 @@ mod tests {
 
     fn record(case: &str, start: f64, end: f64, slot: Option<u32>) -> Record {
         Record {
-            case: case.into(),
-            times_key: case.into(),
-            attempt: 1,
-            verdict: Verdict::Passed,
             wall_seconds: end - start,
-            runs: 1,
-            waited_seconds: 0.0,
-            command: String::new(),
-            env: Default::default(),
-            cwd: PathBuf::new(),
-            devices: Vec::new(),
-            log: PathBuf::new(),
-            reports: Vec::new(),
-            flaky_tests: Vec::new(),
-            failed_tests: Vec::new(),
-            note: None,
-            repro: String::new(),
-            plan: None,
             span: Some(Span {
                 started_at: 1_000.0 + start,
                 ended_at: 1_000.0 + end,
                 slot,
             }),
-            rerun_disabled: false,
+            ..Record::new(case, Verdict::Passed)
         }
     }
 

@@ -235,31 +235,14 @@ mod tests {
 
     fn record(case: &str, mark: Option<(&str, usize)>) -> Record {
         Record {
-            case: case.into(),
-            times_key: case.into(),
-            attempt: 1,
-            verdict: Verdict::Passed,
             wall_seconds: 1.0,
-            runs: 1,
-            waited_seconds: 0.0,
-            command: String::new(),
-            env: Default::default(),
-            cwd: PathBuf::new(),
-            devices: Vec::new(),
-            log: PathBuf::new(),
-            reports: Vec::new(),
-            flaky_tests: Vec::new(),
-            failed_tests: Vec::new(),
-            note: None,
-            repro: String::new(),
             plan: mark.map(|(fingerprint, shard)| PlanMark {
                 fingerprint: fingerprint.into(),
                 shard,
                 shards: 2,
                 file: None,
             }),
-            span: None,
-            rerun_disabled: false,
+            ..Record::new(case, Verdict::Passed)
         }
     }
 
