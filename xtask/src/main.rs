@@ -19,6 +19,7 @@ mod reenable;
 mod report;
 mod selection;
 mod setup;
+mod td_default;
 mod test;
 mod times;
 mod workspace;

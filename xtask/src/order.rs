@@ -16,7 +16,9 @@ use torch_harness::report::record::{RECORD_FILE, Record};
 #[derive(Args, Clone, Default)]
 pub struct OrderArgs {
     /// Run only the top 25% of the selection by target-determination score
-    /// (`.additional_ci_files/td_results.json`), as run_test.py's `--enable-td`.
+    /// (`.additional_ci_files/td_results.json`), as run_test.py's `--enable-td`. On by
+    /// default where run_test.py turns it on: CI, a pull request (PR_NUMBER or a ciflow
+    /// tag), the trunk or pull workflow, not NO_TD=1, not an XPU or ONNX build.
     #[arg(long)]
     pub enable_td: bool,
     /// Do not start the cases that failed in the previous run first.
@@ -65,7 +67,16 @@ pub fn case_runs(resolved: &Resolved) -> Vec<(String, TestRun)> {
 /// Reads the checkout's TD results and applies them to the selection: with
 /// `enable`, only the top runs stay selected (and the filterset says so). In CI
 /// (`CI` set) the exclusions file is written, as run_test.py does.
-pub fn apply_td(resolved: &mut Resolved, enable: bool) -> Result<Option<Td>> {
+pub fn apply_td(resolved: &mut Resolved, flag: bool) -> Result<Option<Td>> {
+    let by_default = (!flag)
+        .then(|| crate::td_default::reason(|name| std::env::var(name).ok()))
+        .flatten();
+    if let Some(why) = &by_default {
+        eprintln!(
+            "--enable-td is on by default here ({why}), as in run_test.py; NO_TD=1 turns it off"
+        );
+    }
+    let enable = flag || by_default.is_some();
     let Some(mut td) = Prioritizations::load(&resolved.settings.root)? else {
         if enable {
             eprintln!(

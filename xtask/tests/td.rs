@@ -242,6 +242,36 @@ fn in_ci_the_exclusions_file_lists_both_sides() {
 }
 
 #[test]
+fn a_pull_request_job_in_ci_gets_td_without_the_flag_as_run_test_py_does() {
+    let checkout = synthetic_checkout();
+    let pull = |cmd: &mut Command| {
+        cmd.args(["test", "--dry-run", "--no-failed-first"])
+            .env("CI", "true")
+            .env("PR_NUMBER", "170001")
+            .env("GITHUB_WORKFLOW", "pull");
+    };
+    let mut cmd = xtask(checkout.path());
+    pull(&mut cmd);
+    let output = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let out = ok(output);
+    assert!(
+        stderr
+            .contains("--enable-td is on by default here (CI, pull request 170001, workflow pull)"),
+        "{stderr}"
+    );
+    // The same top quarter as with --enable-td: 6 of the 22 runs.
+    assert_eq!(lines_after(&out, "    ").len(), 6, "{out}");
+    assert_eq!(lines_after(&out, "td excluded:").len(), 17, "{out}");
+    // NO_TD=1 turns the default off; every case runs.
+    let mut cmd = xtask(checkout.path());
+    pull(&mut cmd);
+    let out = ok(cmd.env("NO_TD", "1").output().unwrap());
+    assert_eq!(lines_after(&out, "    ").len(), 22, "{out}");
+    assert!(lines_after(&out, "td excluded:").is_empty(), "{out}");
+}
+
+#[test]
 fn nextest_lists_the_class_runs_of_a_split_file() {
     let checkout = synthetic_checkout();
     let mut list = clean(Command::new(env!("CARGO")));

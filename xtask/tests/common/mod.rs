@@ -30,6 +30,11 @@ pub fn clean(mut cmd: Command) -> Command {
             "PYTHON",
             "CPP_TESTS_DIR",
             "DEMO_INJECT_FAILURE",
+            // What turns --enable-td on by default in a pull request's CI job.
+            "PR_NUMBER",
+            "GITHUB_REF",
+            "GITHUB_WORKFLOW",
+            "NO_TD",
         ];
         if prefixes.iter().any(|p| name.starts_with(p)) || names.contains(&name.as_ref()) {
             cmd.env_remove(key);
