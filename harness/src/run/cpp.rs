@@ -46,6 +46,7 @@ pub(super) fn run(cx: &Context, case: &CppCase) -> Result<(), Failed> {
         timeout: Duration::try_from_secs_f64(cx.policy.timeouts.cpp_seconds).ok(),
         retries: false,
         never_retried: false,
+        rendezvous: None,
     };
     execute(cx, &ctx, attempt)
 }

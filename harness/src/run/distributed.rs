@@ -53,6 +53,7 @@ pub(super) fn run(cx: &Context, found: &DiscoveredDistributed) -> Result<(), Fai
         timeout: cx.policy.timeouts.limit(expected, ctx.config.is_slow()),
         retries: false,
         never_retried: true,
+        rendezvous: Some(&meeting),
     };
     let result = execute(cx, &ctx, attempt);
     drop(meeting);

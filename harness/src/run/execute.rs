@@ -33,6 +33,9 @@ pub(super) struct Attempt<'a> {
     pub(super) retries: bool,
     /// Refuse every attempt after the first (distributed files, pytorch#162978).
     pub(super) never_retried: bool,
+    /// A distributed case's meeting point, whose port is let go once the case holds
+    /// the run lock, just before its ranks start.
+    pub(super) rendezvous: Option<&'a crate::launch::rendezvous::Rendezvous>,
 }
 
 /// Runs an attempt, writes its record and says how it went.

@@ -72,6 +72,9 @@ pub(super) fn run_phases(
         );
         commands.push(launch.command_line());
         env = launch.shaping_env();
+        if let Some(meeting) = attempt.rendezvous {
+            meeting.release_port();
+        }
         // A handler's set-up runs once, before the first phase's tests, holding what
         // that phase holds (a handler's file runs alone).
         let file = if i == 0 && !attempt.steps.is_empty() {

@@ -65,6 +65,7 @@ pub(super) fn run(cx: &Context, case: &PythonCase) -> Result<(), Failed> {
         retries,
         // A distributed file run whole is as unsafe to rerun as its configurations.
         never_retried: module.starts_with("distributed/"),
+        rendezvous: None,
     };
     execute(cx, &ctx, attempt)
 }
