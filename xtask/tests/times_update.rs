@@ -67,6 +67,95 @@ fn measured_times_reach_the_store_and_stale_ones_are_listed() {
     assert_eq!(times["cpp/test_api"], 1.5);
 }
 
+/// A record of `case` whose process took `wall` seconds, with an XML report of tests
+/// that took `tests` seconds together.
+fn record_with_xml(dir: &Path, case: &str, key: &str, wall: f64, tests: f64, verdict: Verdict) {
+    let folder = dir.join(case.replace("::", ".")).join("attempt-1");
+    let xml = folder.join("test-reports/python-pytest/report.xml");
+    std::fs::create_dir_all(xml.parent().unwrap()).unwrap();
+    let half = tests / 2.0;
+    std::fs::write(
+        &xml,
+        format!(
+            "<testsuites><testsuite name=\"pytest\">\
+             <testcase classname=\"T\" name=\"test_one\" time=\"{half}\"/>\
+             <testcase classname=\"T\" name=\"test_two\" time=\"{half}\"/>\
+             </testsuite></testsuites>"
+        ),
+    )
+    .unwrap();
+    Record {
+        times_key: key.into(),
+        wall_seconds: wall,
+        cwd: dir.to_path_buf(),
+        log: folder.join("output.log"),
+        reports: vec![xml],
+        ..Record::new(case, verdict)
+    }
+    .write(&folder)
+    .unwrap();
+}
+
+#[test]
+fn the_start_up_is_measured_and_a_split_file_pays_it_once() {
+    let target = tempfile::tempdir().unwrap();
+    let run = target.path().join("run-1");
+    // Outside their tests these processes took 3, 3, 4, 3 and 3 s: the median is 3.
+    record_with_xml(&run, "test_a", "test_a", 13.0, 10.0, Verdict::Passed);
+    record_with_xml(&run, "test_b", "test_b", 4.0, 1.0, Verdict::Passed);
+    record_with_xml(&run, "test_c", "test_c", 8.0, 4.0, Verdict::Passed);
+    let piece = |i: u32, wall: f64| {
+        let case = format!("test_ops::shard_{i}_of_2");
+        record_with_xml(&run, &case, "test_ops", wall, wall - 3.0, Verdict::Passed);
+    };
+    piece(1, 40.0);
+    piece(2, 60.0);
+    // Not start-ups: a C++ binary, a distributed file, a failed run.
+    record_with_xml(
+        &run,
+        "test_api::TensorTest",
+        "cpp/test_api",
+        90.0,
+        1.0,
+        Verdict::Passed,
+    );
+    let dist = "distributed::test_c10d::gloo::init_env";
+    record_with_xml(
+        &run,
+        dist,
+        "distributed/test_c10d",
+        90.0,
+        1.0,
+        Verdict::Passed,
+    );
+    let failed = Verdict::Failed { exit_code: 1 };
+    record_with_xml(&run, "test_d", "test_d", 90.0, 1.0, failed);
+
+    let out = common::clean(Command::new(env!("CARGO_BIN_EXE_xtask")))
+        .args(["times", "update"])
+        .arg(&run)
+        .env("CARGO_TARGET_DIR", target.path())
+        .output()
+        .unwrap();
+    let stdout = common::ok(out);
+    assert!(
+        stdout.contains(
+            "start-up: 3.0 s per process outside its tests (median of 5 cases); \
+             the planner assumes 15.0 s"
+        ),
+        "{stdout}"
+    );
+    let times = torch_harness::plan::times::load(
+        &store_of(&stdout),
+        &torch_harness::plan::times::JobKey::default(),
+    )
+    .unwrap();
+    // 40 + 60 s in two pieces is one start-up more than the file takes whole.
+    assert_eq!(times["test_ops"], 97.0);
+    assert_eq!(times["test_a"], 13.0);
+    assert_eq!(times["cpp/test_api"], 90.0);
+}
+
 /// The store `times update` said it wrote: `… into <store> (<job> / <config>)`.
 fn store_of(stdout: &str) -> std::path::PathBuf {
     let line = stdout
