@@ -64,19 +64,37 @@ pub fn case_runs(resolved: &Resolved) -> Vec<(String, TestRun)> {
     python.chain(distributed).chain(cpp).collect()
 }
 
-/// Reads the checkout's TD results and applies them to the selection: with
-/// `enable`, only the top runs stay selected (and the filterset says so). In CI
-/// (`CI` set) the exclusions file is written, as run_test.py does.
-pub fn apply_td(resolved: &mut Resolved, flag: bool) -> Result<Option<Td>> {
-    let by_default = (!flag)
-        .then(|| crate::td_default::reason(|name| std::env::var(name).ok()))
-        .flatten();
-    if let Some(why) = &by_default {
-        eprintln!(
-            "--enable-td is on by default here ({why}), as in run_test.py; NO_TD=1 turns it off"
-        );
+/// Whether `--enable-td` holds: the flag, or run_test.py's default for this job
+/// (`td_default`), said on stderr when it is the default that turns it on.
+pub fn td_enabled(flag: bool) -> bool {
+    if flag {
+        return true;
     }
-    let enable = flag || by_default.is_some();
+    match crate::td_default::reason(|name| std::env::var(name).ok()) {
+        Some(why) => {
+            eprintln!(
+                "--enable-td is on by default here ({why}), as in run_test.py; NO_TD=1 turns it off"
+            );
+            true
+        }
+        None => false,
+    }
+}
+
+/// What the TD results do to a selection.
+#[derive(Debug, Clone, Copy)]
+pub struct TdUse {
+    /// Keep only the top runs (`--enable-td`).
+    pub cut: bool,
+    /// In CI, write run_test.py's `td_exclusions-<hex>.json`: the job that runs the
+    /// cases does; a plan made for other machines and a shard of it do not.
+    pub exclusions: bool,
+}
+
+/// Reads the checkout's TD results and applies them to the selection: with `cut`,
+/// only the top runs stay selected (and the filterset says so).
+pub fn apply_td(resolved: &mut Resolved, using: TdUse) -> Result<Option<Td>> {
+    let enable = using.cut;
     let Some(mut td) = Prioritizations::load(&resolved.settings.root)? else {
         if enable {
             eprintln!(
@@ -117,13 +135,14 @@ pub fn apply_td(resolved: &mut Resolved, flag: bool) -> Result<Option<Td>> {
             None => exact,
         });
     }
-    let exclusions_file = if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {
-        let path = write_exclusions(&resolved.settings.root, &included, &excluded)
-            .context("cannot write the TD exclusions file")?;
-        Some(path)
-    } else {
-        None
-    };
+    let exclusions_file =
+        if using.exclusions && std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {
+            let path = write_exclusions(&resolved.settings.root, &included, &excluded)
+                .context("cannot write the TD exclusions file")?;
+            Some(path)
+        } else {
+            None
+        };
     Ok(Some(Td {
         ranked: td.ordered(),
         included,

@@ -19,6 +19,11 @@ pub struct PlanArgs {
     pub inputs: PlanInputs,
     #[command(flatten)]
     pub select: SelectArgs,
+    /// Plan only the top 25% by target-determination score, as `cargo xtask test
+    /// --enable-td` runs (and on by default in the same CI jobs); the shards of the
+    /// plan then run that cut.
+    #[arg(long)]
+    pub enable_td: bool,
     /// Print the plan as JSON: the file CI ships to every shard (`cargo xtask test --plan`),
     /// with a fingerprint of its inputs and each case's shard, expected seconds and
     /// whether it runs alone.
@@ -38,7 +43,12 @@ pub struct PlanInputs {
 }
 
 pub fn run(args: PlanArgs) -> Result<()> {
-    let resolved = resolve(&args.select, None)?;
+    let mut resolved = resolve(&args.select, None)?;
+    let td = crate::order::TdUse {
+        cut: crate::order::td_enabled(args.enable_td),
+        exclusions: false,
+    };
+    crate::order::apply_td(&mut resolved, td)?;
     let times = load_times(&resolved.settings, args.inputs.times.as_deref())?;
     let document = compute(&resolved, args.shards, &times, args.inputs.threads)?;
     if args.json {

@@ -1,5 +1,6 @@
 //! `cargo xtask test` and `cargo xtask check`.
 
+use crate::order::TdUse;
 use crate::plan::{LoadedTimes, PlanInputs, num_procs};
 use crate::selection::{Resolved, SelectArgs, resolve};
 use anyhow::{Context, Result};
@@ -36,7 +37,7 @@ pub struct TestArgs {
         value_name = "FILE",
         requires = "shard",
         conflicts_with_all = [
-            "times", "threads", "changed", "include", "exclude", "core", "jit",
+            "times", "threads", "changed", "enable_td", "include", "exclude", "core", "jit",
             "distributed_tests", "functorch", "include_dynamo_core_tests",
             "include_inductor_core_tests", "onnx", "xpu", "openreg", "exclude_jit_executor",
             "exclude_torch_export_tests", "exclude_aot_dispatch_tests",
@@ -101,7 +102,19 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
         args.workspace_remap.is_some().then_some(root.as_path()),
     )?;
     let target = crate::workspace::target_dir_with(&root, &args.nextest_args)?;
-    let td = crate::order::apply_td(&mut resolved, args.order.enable_td)?;
+    // A plan file holds its selection, TD's cut included (`cargo xtask plan
+    // --enable-td`); its shards use the scores for their order only.
+    let td_use = match &args.plan_file {
+        Some(_) => TdUse {
+            cut: false,
+            exclusions: false,
+        },
+        None => TdUse {
+            cut: crate::order::td_enabled(args.order.enable_td),
+            exclusions: true,
+        },
+    };
+    let td = crate::order::apply_td(&mut resolved, td_use)?;
     let failed = if args.order.no_failed_first {
         Vec::new()
     } else {
@@ -630,6 +643,7 @@ mod tests {
             flags.push(flag);
         }
         flags.push(vec!["--changed".into()]);
+        flags.push(vec!["--enable-td".into()]);
         flags
     }
 
@@ -637,7 +651,7 @@ mod tests {
     fn a_plan_file_refuses_every_flag_that_would_choose_another_selection() {
         let command = TestArgs::augment_args(Command::new("test"));
         let flags = refused_beside_a_plan();
-        // The selection's own flags, PlanInputs' two and --changed.
+        // The selection's own flags, PlanInputs' two, --changed and --enable-td.
         assert!(flags.len() >= 20, "{flags:?}");
         for flag in flags {
             let mut argv = vec!["test", "--plan", "plan.json", "--shard", "1/2"];

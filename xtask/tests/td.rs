@@ -272,6 +272,69 @@ fn a_pull_request_job_in_ci_gets_td_without_the_flag_as_run_test_py_does() {
 }
 
 #[test]
+fn a_plan_made_with_td_holds_the_cut_and_its_shards_run_only_that() {
+    let checkout = synthetic_checkout();
+    let plan_file = checkout.path().join("plan.json");
+    let json = ok(xtask(checkout.path())
+        .args(["plan", "--shards", "2", "--json", "--enable-td"])
+        .output()
+        .unwrap());
+    std::fs::write(&plan_file, &json).unwrap();
+    let document: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let mut planned: Vec<String> = document["shards"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["cases"].as_array().unwrap().clone())
+        .map(|c| c.as_str().unwrap().to_string())
+        .collect();
+    planned.sort();
+    // The same top quarter `test --enable-td` runs.
+    let mut kept = vec![
+        "test_ops::only=TestCommon",
+        "test_linalg",
+        "test_nn",
+        "test_torch::except=TestTorchDeviceType",
+        "nn::test_pooling",
+        "test_autograd",
+    ];
+    kept.sort();
+    assert_eq!(planned, kept);
+    // A shard of that plan runs its share of the cut and cuts nothing again.
+    let mut ran = Vec::new();
+    for shard in ["1/2", "2/2"] {
+        let out = ok(xtask(checkout.path())
+            .args([
+                "test",
+                "--dry-run",
+                "--no-failed-first",
+                "--shard",
+                shard,
+                "--plan",
+            ])
+            .arg(&plan_file)
+            .output()
+            .unwrap());
+        assert!(lines_after(&out, "td excluded:").is_empty(), "{out}");
+        ran.extend(lines_after(&out, "    "));
+    }
+    ran.sort();
+    assert_eq!(ran, kept);
+    // Beside a plan, --enable-td is refused: the plan already says what runs.
+    let refused = xtask(checkout.path())
+        .args(["test", "--enable-td", "--shard", "1/2", "--plan"])
+        .arg(&plan_file)
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("--enable-td"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+}
+
+#[test]
 fn nextest_lists_the_class_runs_of_a_split_file() {
     let checkout = synthetic_checkout();
     let mut list = clean(Command::new(env!("CARGO")));
