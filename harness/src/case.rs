@@ -121,12 +121,6 @@ impl ClassFilter {
         }
     }
 
-    pub fn classes(&self) -> &BTreeSet<String> {
-        match self {
-            ClassFilter::Only(c) | ClassFilter::Except(c) => c,
-        }
-    }
-
     /// `only=A,B` / `except=A,B`: the part of a case name.
     fn part(&self) -> String {
         match self {

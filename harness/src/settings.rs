@@ -41,13 +41,13 @@ impl Settings {
     pub fn from_env() -> Settings {
         // Plain `cargo nextest run` does not pass cargo's target directory on (a
         // `build.target-dir` in .cargo/config.toml, say), but the binary lives in it.
-        let binary_target = std::env::current_exe()
-            .ok()
-            .and_then(|exe| target_dir_of(&exe));
         Self::from_lookup(|name| {
             let value = std::env::var_os(name).filter(|v| !v.is_empty());
             match name {
-                "CARGO_TARGET_DIR" => value.or_else(|| binary_target.clone().map(OsString::from)),
+                "CARGO_TARGET_DIR" => value.or_else(|| {
+                    let exe = std::env::current_exe().ok()?;
+                    target_dir_of(&exe).map(OsString::from)
+                }),
                 _ => value,
             }
         })

@@ -18,8 +18,7 @@ use crate::lists::Imported;
 use crate::plan::test_config::TestConfig;
 use crate::policy::{Handler, Policy};
 use crate::settings::Settings;
-use std::collections::hash_map::RandomState;
-use std::hash::{BuildHasher, Hasher};
+use crate::util::hash::random_u64;
 use std::path::{Path, PathBuf};
 
 /// How the test file runs its tests.
@@ -379,12 +378,6 @@ pub fn shell_quote(arg: &str) -> String {
 }
 
 /// 64 random bits from the standard library's randomly keyed hasher.
-fn random_u64() -> u64 {
-    let mut h = RandomState::new().build_hasher();
-    h.write_u32(std::process::id());
-    h.finish()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

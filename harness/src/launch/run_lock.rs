@@ -42,7 +42,6 @@ pub struct RunLock {
 #[derive(Debug)]
 pub struct Hold {
     _lock: File,
-    pub share: Share,
     /// How long the case waited for it.
     pub waited: Duration,
 }
@@ -88,7 +87,6 @@ impl RunLock {
         turnstile.unlock()?;
         Ok(Hold {
             _lock: lock,
-            share,
             waited: started.elapsed(),
         })
     }

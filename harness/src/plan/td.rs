@@ -332,16 +332,10 @@ pub fn write_exclusions(
     Ok(path)
 }
 
-/// 20 hex digits (run_test.py's 10 random bytes), from the standard library's
-/// randomly keyed hasher.
+/// 20 hex digits (run_test.py's 10 random bytes).
 fn random_hex20() -> String {
-    use std::hash::{BuildHasher, Hasher};
-    let word = || {
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u32(std::process::id());
-        h.finish()
-    };
-    let hex = format!("{:016x}{:016x}", word(), word());
+    use crate::util::hash::random_u64;
+    let hex = format!("{:016x}{:016x}", random_u64(), random_u64());
     hex[..20].to_string()
 }
 

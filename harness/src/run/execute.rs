@@ -206,7 +206,7 @@ fn repro(cx: &Context, case: &str) -> String {
         "PYTORCH_TEST_DO_NOT_USE_PYTEST",
         "CPP_TESTS_DIR",
         crate::launch::devices::DEVICES_VAR,
-        "TORCH_HARNESS_PROCS_PER_DEVICE",
+        crate::launch::devices::PROCS_VAR,
     ];
     for name in settings {
         if let Ok(value) = std::env::var(name)

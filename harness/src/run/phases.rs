@@ -65,12 +65,12 @@ pub(super) fn run_phases(
             launch.env.push(lease.env());
             devices.extend(lease.names());
         }
+        let command = launch.command_line();
         eprintln!(
-            "torch-harness: {name}: {} ({})",
-            launch.command_line(),
+            "torch-harness: {name}: {command} ({})",
             phase.share.describe()
         );
-        commands.push(launch.command_line());
+        commands.push(command);
         env = launch.shaping_env();
         if let Some(meeting) = attempt.rendezvous {
             meeting.release_port();
