@@ -269,18 +269,8 @@ pub fn apply(resolved: &mut Resolved, base: Option<&str>, failed: &[String]) -> 
             .then(rb.strength().total_cmp(&ra.strength()))
             .then_with(|| a.cmp(b))
     });
-    let keep: BTreeSet<&String> = cases.iter().map(|(n, _)| n).collect();
-    resolved.selected.retain(|d| keep.contains(&d.case.name()));
-    resolved
-        .distributed
-        .retain(|d| keep.contains(&d.case.name()));
-    resolved.cpp.retain(|d| keep.contains(&d.case.name()));
-    let names: Vec<&String> = keep.into_iter().collect();
-    let exact = crate::order::exact_filterset(&names);
-    resolved.filterset = Some(match resolved.filterset.take() {
-        Some(selection) => format!("({selection}) & ({exact})"),
-        None => exact,
-    });
+    let keep: BTreeSet<String> = cases.iter().map(|(n, _)| n.clone()).collect();
+    resolved.keep_only(&keep);
     Ok(Chosen {
         base,
         edited,

@@ -123,17 +123,7 @@ pub fn apply_td(resolved: &mut Resolved, using: TdUse) -> Result<Option<Td>> {
             .filter(|(_, run)| covered(run, &included))
             .map(|(name, _)| name.clone())
             .collect();
-        resolved.selected.retain(|d| keep.contains(&d.case.name()));
-        resolved
-            .distributed
-            .retain(|d| keep.contains(&d.case.name()));
-        resolved.cpp.retain(|d| keep.contains(&d.case.name()));
-        let names: Vec<&String> = keep.iter().collect();
-        let exact = exact_filterset(&names);
-        resolved.filterset = Some(match resolved.filterset.take() {
-            Some(selection) => format!("({selection}) & ({exact})"),
-            None => exact,
-        });
+        resolved.keep_only(&keep);
     }
     let exclusions_file =
         if using.exclusions && std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {

@@ -118,6 +118,16 @@ pub struct Resolved {
 }
 
 impl Resolved {
+    /// Narrows the selection to the cases named in `keep`, and the filterset with it.
+    pub fn keep_only(&mut self, keep: &std::collections::BTreeSet<String>) {
+        self.selected.retain(|d| keep.contains(&d.case.name()));
+        self.distributed.retain(|d| keep.contains(&d.case.name()));
+        self.cpp.retain(|d| keep.contains(&d.case.name()));
+        let names: Vec<&String> = keep.iter().collect();
+        let exact = [crate::order::exact_filterset(&names)];
+        self.filterset = crate::filterset::both(self.filterset.as_deref(), &exact);
+    }
+
     /// Every selected case's name: Python files, distributed configurations, C++ suites.
     pub fn case_names(&self) -> Vec<String> {
         let python = self.selected.iter().map(|d| d.case.name());

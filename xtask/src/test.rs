@@ -535,13 +535,8 @@ fn write_tool_config(
             serial.push(case);
         }
     }
-    let exact = |names: &[&String]| {
-        names
-            .iter()
-            .map(|n| format!("test(={n})"))
-            .collect::<Vec<_>>()
-            .join(" | ")
-    };
+    // Both lists are non-empty here, so the filter names exactly their cases.
+    let exact = crate::order::exact_filterset;
     let mut toml = String::from("# Written by `cargo xtask test`; regenerated on every run.\n");
     if !serial.is_empty() {
         let _ = write!(
