@@ -7,7 +7,7 @@ mod common;
 use common::loopback::Served;
 use common::{Checkout, demo_python, workspace};
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 use torch_harness::report::junit::{self, Outcome, TestCase};
 
 const TEST_FILE: &str = r#"
@@ -65,7 +65,7 @@ fn checkout() -> Checkout {
 }
 
 fn run(root: &Path, out: &Path, vars: &[(&str, &str)]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_torch-harness"))
+    common::harness_command()
         .args(["python", "test_lists", "--exact", "--nocapture"])
         .env("PYTORCH_ROOT", root)
         .env("PYTHON", demo_python())
@@ -75,11 +75,6 @@ fn run(root: &Path, out: &Path, vars: &[(&str, &str)]) -> Output {
         .env("NEXTEST", "1")
         .env("CI", "1")
         .env("REENABLED_ISSUES", "304")
-        .env_remove("TORCH_HARNESS_PYTEST")
-        .env_remove("NEXTEST_ATTEMPT")
-        .env_remove("TORCH_HARNESS_SLOW_TESTS")
-        .env_remove("PYTORCH_TEST_RERUN_DISABLED_TESTS")
-        .env_remove("PYTORCH_TEST_WITH_SLOW")
         .envs(vars.iter().copied())
         .output()
         .unwrap()

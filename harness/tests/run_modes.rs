@@ -6,10 +6,10 @@ mod common;
 
 use common::{Checkout, demo_python};
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn harness(root: &Path, out: &Path, target: &Path, case: &str, vars: &[(&str, &str)]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_torch-harness"))
+    common::harness_command()
         .args(["python", case, "--exact", "--nocapture"])
         .env("PYTORCH_ROOT", root)
         .env("PYTHON", demo_python())
@@ -27,10 +27,6 @@ fn harness(root: &Path, out: &Path, target: &Path, case: &str, vars: &[(&str, &s
         // Locks and caches of these runs stay in the test's own folder.
         .env("CARGO_TARGET_DIR", target)
         .env("NEXTEST", "1")
-        .env_remove("CI")
-        .env_remove("NEXTEST_ATTEMPT")
-        .env_remove("PYTORCH_COLLECT_COVERAGE")
-        .env_remove("PYTORCH_TEST_CUDA_MEM_LEAK_CHECK")
         .envs(vars.iter().copied())
         .output()
         .unwrap()

@@ -7,7 +7,7 @@ mod common;
 
 use common::{Checkout, demo_python, workspace};
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 const MARKED: &str = r#"import os
 from demo_testing import TestCase, run_tests, serialTest
@@ -50,19 +50,13 @@ fn run(root: &Path, out: &Path, vars: &[(&str, &str)]) -> Output {
 }
 
 fn run_case(case: &str, root: &Path, out: &Path, vars: &[(&str, &str)]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_torch-harness"))
+    common::harness_command()
         .args(["python", case, "--exact", "--nocapture"])
         .env("PYTORCH_ROOT", root)
         .env("PYTHON", demo_python())
         .env("TORCH_HARNESS_OUT", out)
         .env("TORCH_HARNESS_MANIFESTS", common::manifests())
         .env("NEXTEST", "1")
-        .env_remove("TORCH_HARNESS_PYTEST")
-        .env_remove("PYTORCH_TEST_DO_NOT_USE_PYTEST")
-        .env_remove("NEXTEST_ATTEMPT")
-        .env_remove("CONTINUE_THROUGH_ERROR")
-        .env_remove("PYTORCH_TEST_RUN_EVERYTHING_IN_SERIAL")
-        .env_remove("TEST_CONFIG")
         .envs(vars.iter().copied())
         .output()
         .unwrap()

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{clean, ok, recorded, workspace};
+use common::{clean, ok, recorded};
 use std::path::Path;
 use std::process::Command;
 use torch_harness::report::record::Record;
@@ -96,8 +96,7 @@ fn a_change_picks_edited_tests_then_path_matches_then_correlated_then_failed() {
     let mut cmd = clean(Command::new(env!("CARGO_BIN_EXE_xtask")));
     cmd.args(["test", "--dry-run", "--changed"])
         .env("PYTORCH_ROOT", dir)
-        .env("TORCH_HARNESS_OUT", out_dir.path())
-        .env_remove("CI");
+        .env("TORCH_HARNESS_OUT", out_dir.path());
     let out = ok(cmd.output().unwrap());
     assert!(
         out.contains(&format!("changed since {base}: 4 files")),
@@ -176,12 +175,8 @@ fn the_demo_runs_only_the_tests_for_its_change() {
     let mut cmd = clean(Command::new(env!("CARGO_BIN_EXE_xtask")));
     cmd.args(["test", "--changed", "HEAD"])
         .env("PYTORCH_ROOT", copy.path())
-        .env(
-            "PYTHON",
-            workspace().join("target/torch-harness/demo-venv/bin/python"),
-        )
-        .env("TORCH_HARNESS_OUT", out_dir.path())
-        .env_remove("CI");
+        .env("PYTHON", common::demo_python())
+        .env("TORCH_HARNESS_OUT", out_dir.path());
     common::check(&cmd.output().unwrap());
     assert_eq!(recorded(out_dir.path()), ["test_sort_and_select"]);
 }

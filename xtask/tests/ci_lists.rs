@@ -66,7 +66,7 @@ fn checkout() -> tempfile::TempDir {
 }
 
 fn xtask(root: &Path, out: &Path, args: &[&str], vars: &[(&str, &str)]) -> Output {
-    let python = workspace().join("target/torch-harness/demo-venv/bin/python");
+    let python = common::demo_python();
     let mut cmd = clean(Command::new(env!("CARGO_BIN_EXE_xtask")));
     cmd.args(args)
         .env("PYTORCH_ROOT", root)

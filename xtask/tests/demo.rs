@@ -314,10 +314,7 @@ fn a_dynamo_run_updates_the_expected_failure_lists() {
         "test(=test_torch)",
     ])
     .env("PYTORCH_ROOT", copy.path())
-    .env(
-        "PYTHON",
-        workspace().join("target/torch-harness/demo-venv/bin/python"),
-    )
+    .env("PYTHON", common::demo_python())
     .env("TORCH_HARNESS_OUT", out_dir.path());
     assert!(
         !test.output().unwrap().status.success(),

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{check, clean, ok, workspace};
+use common::{check, clean, demo_python, ok, workspace};
 use std::path::Path;
 use std::process::Command;
 
@@ -93,7 +93,7 @@ fn synthetic_checkout() -> tempfile::TempDir {
 
 fn xtask(checkout: &Path) -> Command {
     let mut cmd = clean(Command::new(env!("CARGO_BIN_EXE_xtask")));
-    cmd.env("PYTORCH_ROOT", checkout).env_remove("CI");
+    cmd.env("PYTORCH_ROOT", checkout);
     cmd
 }
 
@@ -394,11 +394,6 @@ fn demo_copy(extra: &[(&str, &str)]) -> tempfile::TempDir {
     copy
 }
 
-/// The demo's interpreter, which `cargo xtask check` sets up before the tests.
-fn demo_python() -> std::path::PathBuf {
-    workspace().join("target/torch-harness/demo-venv/bin/python")
-}
-
 /// The cases in the order nextest first reported them done (passed, failed, or a
 /// failed try before a retry).
 fn finished(stderr: &str) -> Vec<String> {
@@ -429,7 +424,17 @@ fn the_demo_runs_its_td_selection_class_runs_included_in_score_order() {
         [{"test_file": "test_torch"}, 2],
         [{"test_file": "test_ops"}, 1]],
       "_original_tests": ["test_nn", "test_torch", "test_ops"]}"#;
-    let copy = demo_copy(&[(".additional_ci_files/td_results.json", td)]);
+    // test_nn gets a second class, which TestLinear's class run must leave out.
+    let test_nn = std::fs::read_to_string(workspace().join("demo/test/test_nn.py"))
+        .unwrap()
+        .replace(
+            "class TestLinear(TestCase):",
+            "class TestOther(TestCase):\n    def test_left_out(self):\n        pass\n\n\nclass TestLinear(TestCase):",
+        );
+    let copy = demo_copy(&[
+        (".additional_ci_files/td_results.json", td),
+        ("test/test_nn.py", &test_nn),
+    ]);
     let out_dir = tempfile::tempdir().unwrap();
     let out = xtask(copy.path())
         .args([
@@ -467,7 +472,9 @@ fn the_demo_runs_its_td_selection_class_runs_included_in_score_order() {
     let command = record["command"].as_str().unwrap();
     assert!(command.contains("-k TestLinear"), "{command}");
     assert!(log.contains("TestLinear::test_forward"), "{log}");
-    assert!(log.contains("test_forward"), "{log}");
+    // The class the run leaves out was collected (the shard lists every item) but not run.
+    assert!(log.contains("1 deselected"), "{log}");
+    assert!(!log.contains("TestOther::test_left_out PASSED"), "{log}");
 }
 
 #[test]

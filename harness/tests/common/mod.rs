@@ -45,28 +45,13 @@ pub fn manifests() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../test-manifests")
 }
 
-/// The harness binary, with none of the outer run's configuration: nextest's variables
-/// (an outer retry's `NEXTEST_ATTEMPT=2` would make the inner run write `attempt-2/`
-/// and refuse distributed cases), and no setting or selection the caller's shell
-/// carries. Each test sets what it needs after this.
+pub mod scrub;
+
+/// The harness binary, with none of the outer run's configuration ([`scrub`]). Each
+/// test sets what it needs after this.
 pub fn harness_command() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_torch-harness"));
-    for (key, _) in std::env::vars_os() {
-        let name = key.to_string_lossy();
-        let prefixes = ["NEXTEST", "TORCH_HARNESS_", "PYTORCH_", "GTEST_"];
-        let names = [
-            "CI",
-            "CONTINUE_THROUGH_ERROR",
-            "TEST_CONFIG",
-            "BUILD_ENVIRONMENT",
-            "JOB_NAME",
-            "CPP_TESTS_DIR",
-            "PYTHON",
-        ];
-        if prefixes.iter().any(|p| name.starts_with(p)) || names.contains(&name.as_ref()) {
-            cmd.env_remove(key);
-        }
-    }
+    scrub::scrub(&mut cmd);
     cmd
 }
 

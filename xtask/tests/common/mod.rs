@@ -15,31 +15,7 @@ pub fn workspace() -> PathBuf {
 /// `cmd` in the workspace, without the outer nextest run's variables or any selection
 /// the environment carries, so the inner run is configured only by what the test sets.
 pub fn clean(mut cmd: Command) -> Command {
-    for (key, _) in std::env::vars_os() {
-        let name = key.to_string_lossy();
-        // nextest's variables (an outer retry's NEXTEST_ATTEMPT=2 would make the inner
-        // run write attempt-2/), the harness's settings and PyTorch's switches.
-        let prefixes = ["NEXTEST", "TORCH_HARNESS_", "PYTORCH_"];
-        let names = [
-            "CI",
-            "CONTINUE_THROUGH_ERROR",
-            "TEST_CONFIG",
-            "BUILD_ENVIRONMENT",
-            "JOB_NAME",
-            "REENABLED_ISSUES",
-            "PYTHON",
-            "CPP_TESTS_DIR",
-            "DEMO_INJECT_FAILURE",
-            // What turns --enable-td on by default in a pull request's CI job.
-            "PR_NUMBER",
-            "GITHUB_REF",
-            "GITHUB_WORKFLOW",
-            "NO_TD",
-        ];
-        if prefixes.iter().any(|p| name.starts_with(p)) || names.contains(&name.as_ref()) {
-            cmd.env_remove(key);
-        }
-    }
+    scrub::scrub(&mut cmd);
     cmd.current_dir(workspace());
     cmd
 }
@@ -180,6 +156,9 @@ pub mod survivors;
 
 #[path = "../../../harness/tests/common/loopback.rs"]
 pub mod loopback;
+
+#[path = "../../../harness/tests/common/scrub.rs"]
+pub mod scrub;
 
 /// The demo's Python environment, which `cargo xtask setup` creates.
 pub fn demo_python() -> PathBuf {
