@@ -289,7 +289,12 @@ impl Launch {
     /// does not resume where another part of the file stopped.
     pub fn with_markexpr(&self, expr: &str) -> Launch {
         let mut launch = self.clone();
-        let at = 2.min(launch.args.len());
+        // Right after the test file, whatever runs it (`-bb`, or coverage's `-m coverage run …`).
+        let at = launch
+            .args
+            .iter()
+            .position(|a| !a.starts_with('-') && a.ends_with(".py"))
+            .map_or(launch.args.len(), |file| file + 1);
         launch
             .args
             .splice(at..at, ["-m".to_string(), expr.to_string()]);
@@ -641,6 +646,31 @@ mod tests {
                 "--parallel-mode",
                 "--source=torch",
                 "test_nn.py"
+            ]
+        );
+        // An `@serialTest` phase's marker goes to pytest, after the file, not to python.
+        let serial = Launch::python(
+            &PythonCase::parse("test_nn").unwrap(),
+            &settings,
+            &policy,
+            &RunContext {
+                mode: Mode::Pytest { reruns: true },
+                ..ctx.clone()
+            },
+        )
+        .unwrap()
+        .with_markexpr("serial");
+        assert_eq!(
+            serial.args[..8],
+            [
+                "-m",
+                "coverage",
+                "run",
+                "--parallel-mode",
+                "--source=torch",
+                "test_nn.py",
+                "-m",
+                "serial"
             ]
         );
         assert!(l.env.contains(&(
