@@ -162,7 +162,7 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
                     let mut document =
                         crate::plan::compute(&resolved, n, &times, args.plan.threads)?;
                     document.plan.selected_shard = Some(i);
-                    let json = serde_json::to_vec_pretty(&document)?;
+                    let json = document.to_json().into_bytes();
                     let path = write_keyed(
                         &target.join("torch-harness/plans"),
                         &format!("shard-{i}-of-{n}"),
