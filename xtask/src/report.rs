@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use torch_harness::report::junit::{self, Outcome};
 use torch_harness::report::record::{RECORD_FILE, Record};
+use torch_harness::report::started::started_at;
 use torch_harness::report::verdict::Verdict;
 use torch_harness::settings::Settings;
 
@@ -168,7 +169,8 @@ pub fn run(args: ReportArgs) -> Result<ExitCode> {
     })
 }
 
-/// `RUN` as a folder, a run id, or the newest run of the checkout `settings` name.
+/// `RUN` as a folder, a run id, or the newest run of the checkout `settings` name: the
+/// one that started last (a folder in which no case ran is no run).
 pub fn run_dir(settings: &Settings, run: Option<&str>) -> Result<PathBuf> {
     let runs = settings.runs_dir();
     if let Some(run) = run {
@@ -192,9 +194,12 @@ pub fn run_dir(settings: &Settings, run: Option<&str>) -> Result<PathBuf> {
             )
         })?
         .filter_map(Result::ok)
-        .filter(|e| e.path().is_dir())
-        .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
-        .max_by_key(|(modified, _)| *modified)
+        .map(|e| e.path())
+        .filter(|path| path.is_dir())
+        // By when each run started, as it recorded: a report written into an old run
+        // later changes its folder, not its start.
+        .filter_map(|path| Some((started_at(&path)?, path)))
+        .max_by(|(a, _), (b, _)| a.total_cmp(b))
         .map(|(_, path)| path)
         .with_context(|| format!("no runs under {}", runs.display()))
 }

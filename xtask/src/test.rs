@@ -363,9 +363,12 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
     settings.target_dir = target.clone();
     let run = match std::env::var_os(var::OUT).filter(|o| !o.is_empty()) {
         Some(_) => Some(resolved.settings.out_dir.clone()),
-        None => crate::report::run_dir(&settings, None)
-            .ok()
-            .filter(|dir| fresh(dir)),
+        None => crate::report::run_dir(&settings, None).ok().filter(|dir| {
+            let since = started
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64());
+            torch_harness::report::started::started_at(dir).is_some_and(|at| at >= since)
+        }),
     };
     if let Some(run) = &run {
         eprintln!("logs and reports: {}", run.display());

@@ -55,6 +55,18 @@ pub(super) fn execute(cx: &Context, ctx: &RunContext, attempt: Attempt<'_>) -> R
     } else {
         None
     };
+    // The run's start, for "the newest run" (`cargo xtask report` without RUN).
+    let run_id = std::env::var("NEXTEST_RUN_ID").ok();
+    if let Err(e) = crate::report::started::mark(
+        &cx.settings.out_dir,
+        run_id.as_deref(),
+        std::time::SystemTime::now(),
+    ) {
+        eprintln!(
+            "torch-harness: cannot record the run's start in {}: {e}",
+            cx.settings.out_dir.display()
+        );
+    }
     // A leftover folder from an earlier run with the same output folder is replaced.
     let _ = std::fs::remove_dir_all(&launch.dir);
     let options = stepcurrent::Options {
