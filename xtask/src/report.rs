@@ -111,6 +111,11 @@ pub fn run(args: ReportArgs) -> Result<ExitCode> {
             .map(|r| run_dir(&settings, Some(r)))
             .collect::<Result<_>>()?,
     };
+    // An explicit --junit must be nextest's JUnit of one of these runs; the default one
+    // is checked only when it is.
+    if let Some(path) = &args.junit {
+        given_junit(path, &run_dirs)?;
+    }
     let junit = args
         .junit
         .clone()
@@ -204,6 +209,43 @@ pub fn run_dir(settings: &Settings, run: Option<&str>) -> Result<PathBuf> {
         .with_context(|| format!("no runs under {}", runs.display()))
 }
 
+/// Refuses a `--junit` file that cannot be used for `run_dirs`: missing, not XML, not a
+/// JUnit report, or nextest's JUnit of another run.
+fn given_junit(path: &Path, run_dirs: &[PathBuf]) -> Result<()> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("--junit {}: cannot read it", path.display()))?;
+    junit::parse(&text)
+        .map_err(|(at, e)| anyhow::anyhow!("--junit {}: byte {at}: {e}", path.display()))?;
+    let ids: Vec<String> = run_dirs.iter().map(|d| run_id(d)).collect();
+    if !ids
+        .iter()
+        .any(|id| text.contains(&format!("uuid=\"{id}\"")))
+    {
+        bail!(
+            "--junit {}: not nextest's JUnit of {} (no uuid=\"<run id>\" of {}); give the JUnit              that run wrote, or leave --junit out",
+            path.display(),
+            if ids.len() == 1 {
+                "this run"
+            } else {
+                "these runs"
+            },
+            ids.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// nextest's id of the run in `run_dir`: what its start file records, else the folder's
+/// name (`target/torch-harness/runs/<checkout>/<run id>`).
+fn run_id(run_dir: &Path) -> String {
+    torch_harness::report::started::run_id(run_dir).unwrap_or_else(|| {
+        run_dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    })
+}
+
 /// The latest attempt's record of every case in `run_dir`.
 pub fn records(run_dir: &Path) -> Result<Vec<Record>> {
     let mut latest: BTreeMap<String, Record> = BTreeMap::new();
@@ -294,7 +336,7 @@ pub fn build(run_dir: &Path, junit_path: Option<&Path>) -> Result<Report> {
     let mut slowest: Vec<&Record> = records.iter().collect();
     slowest.sort_by(|a, b| b.wall_seconds.total_cmp(&a.wall_seconds));
     let (missing_records, junit_mismatches) = match junit_path {
-        Some(path) => check_junit(path, &run, &records)?,
+        Some(path) => check_junit(path, &run_id(run_dir), &records)?,
         None => (Vec::new(), Vec::new()),
     };
     Ok(Report {

@@ -37,6 +37,11 @@ pub fn mark(run_dir: &Path, run_id: Option<&str>, now: SystemTime) -> std::io::R
     crate::util::fs::write_atomic(&path, &json)
 }
 
+/// nextest's id of the run that started in `run_dir`, when it ran under nextest.
+pub fn run_id(run_dir: &Path) -> Option<String> {
+    read(run_dir)?.run_id
+}
+
 fn read(run_dir: &Path) -> Option<Started> {
     serde_json::from_slice(&std::fs::read(run_dir.join(STARTED_FILE)).ok()?).ok()
 }
@@ -79,6 +84,7 @@ mod tests {
         assert_eq!(started_at(dir.path()), Some(100.0));
         mark(dir.path(), Some("run-b"), at(200)).unwrap();
         assert_eq!(started_at(dir.path()), Some(200.0));
+        assert_eq!(run_id(dir.path()).as_deref(), Some("run-b"));
     }
 
     #[test]
