@@ -4,6 +4,7 @@
 mod bench;
 mod bench_plan;
 mod changed;
+mod dry_list;
 mod e2e;
 mod e2e_handlers;
 mod e2e_lists;

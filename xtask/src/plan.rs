@@ -52,7 +52,7 @@ pub fn run(args: PlanArgs) -> Result<()> {
     let times = load_times(&resolved.settings, args.inputs.times.as_deref())?;
     let document = compute(&resolved, args.shards, &times, args.inputs.threads)?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&document)?);
+        println!("{}", document.to_json());
         return Ok(());
     }
     let plan = &document.plan;

@@ -162,7 +162,7 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
                     let mut document =
                         crate::plan::compute(&resolved, n, &times, args.plan.threads)?;
                     document.plan.selected_shard = Some(i);
-                    let json = serde_json::to_vec_pretty(&document)?;
+                    let json = document.to_json().into_bytes();
                     let path = write_keyed(
                         &target.join("torch-harness/plans"),
                         &format!("shard-{i}-of-{n}"),
@@ -300,13 +300,43 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
             .iter()
             .filter(|c| !first.contains(c) && !last.contains(c))
             .cloned();
-        let cases: Vec<String> = first
+        let mut cases: Vec<String> = first
             .iter()
             .cloned()
             .chain(rest)
             .chain(last.iter().cloned())
             .collect();
-        // Without --shard, the plan of this machine running every case whole.
+        let selection = match (&document, &args.plan_file) {
+            (Some(d), Some(file)) => Selection {
+                cases: d.cases.len(),
+                filterset: format!(
+                    "the cases of the plan {} ({} in all)",
+                    file.display(),
+                    d.cases.len()
+                ),
+            },
+            (Some(d), None) => Selection {
+                cases: d.cases.len(),
+                filterset: selection_filterset(resolved.filterset.as_deref()),
+            },
+            (None, _) => Selection {
+                cases: resolved.case_names().len(),
+                filterset: selection_filterset(resolved.filterset.as_deref()),
+            },
+        };
+        // The user's own filters and options after `--`: nextest says what they keep.
+        if !user_filters.is_empty() || !passthrough.is_empty() {
+            let kept = crate::dry_list::cases(&nextest)?;
+            cases.retain(|c| kept.contains(c));
+            let more: Vec<String> = kept
+                .iter()
+                .filter(|c| !cases.contains(c))
+                .cloned()
+                .collect();
+            cases.extend(more);
+            resolved.keep_only(&kept);
+        }
+        // Without --shard, the plan of this machine running every case it runs whole.
         let one_machine = match &document {
             Some(_) => None,
             None => Some(crate::plan::one_machine(
@@ -316,14 +346,16 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
             )?),
         };
         let plan = document.as_ref().map(|d| &d.plan).or(one_machine.as_ref());
-        dry_run(&resolved, plan, &cases, &nextest);
+        dry_run(&selection, &user_filters, plan, &cases, &nextest);
         return Ok(ExitCode::SUCCESS);
     }
     if let (Some(shard), true) = (&args.shard, cases.is_empty()) {
         // A matrix wider than the suite has empty shards; each of them passes.
         println!(
             "shard {shard} has no cases ({} cases over {} shards): nothing to run",
-            resolved.case_names().len(),
+            document
+                .as_ref()
+                .map_or_else(|| resolved.case_names().len(), |d| d.cases.len()),
             document.as_ref().map_or(0, |d| d.plan.shards.len())
         );
         return Ok(ExitCode::SUCCESS);
@@ -363,9 +395,12 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
     settings.target_dir = target.clone();
     let run = match std::env::var_os(var::OUT).filter(|o| !o.is_empty()) {
         Some(_) => Some(resolved.settings.out_dir.clone()),
-        None => crate::report::run_dir(&settings, None)
-            .ok()
-            .filter(|dir| fresh(dir)),
+        None => crate::report::run_dir(&settings, None).ok().filter(|dir| {
+            let since = started
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64());
+            torch_harness::report::started::started_at(dir).is_some_and(|at| at >= since)
+        }),
     };
     if let Some(run) = &run {
         eprintln!("logs and reports: {}", run.display());
@@ -434,18 +469,46 @@ fn set_up_demo(root: &Path, remapped: bool) -> Result<PathBuf> {
     Ok(python)
 }
 
-fn dry_run(resolved: &Resolved, plan: Option<&Plan>, cases: &[String], nextest: &Command) {
-    let selected = resolved.case_names().len();
+/// What the run chose before nextest's own filters: how many cases, and how.
+struct Selection {
+    cases: usize,
+    filterset: String,
+}
+
+fn selection_filterset(filterset: Option<&str>) -> String {
+    match filterset {
+        Some(f) => f.to_string(),
+        None => "all (no selection flags narrow the run)".into(),
+    }
+}
+
+/// Prints what the run would run: `cases` are exactly the cases nextest will run, in
+/// the order they start.
+fn dry_run(
+    selection: &Selection,
+    user_filters: &[String],
+    plan: Option<&Plan>,
+    cases: &[String],
+    nextest: &Command,
+) {
+    let whole = selection.cases;
     match plan.and_then(|p| Some((p.selected_shard?, p.shards.len()))) {
         Some((i, n)) => println!(
-            "{} cases selected (shard {i}/{n}; {selected} in the whole selection)",
+            "{} cases selected (shard {i}/{n}; {whole} in the whole selection)",
             cases.len()
         ),
-        None => println!("{selected} cases selected"),
+        None if cases.len() != whole => println!(
+            "{} cases selected ({whole} before the filters after --)",
+            cases.len()
+        ),
+        None => println!("{whole} cases selected"),
     }
-    match &resolved.filterset {
-        Some(f) => println!("filterset: {f}"),
-        None => println!("filterset: all (no selection flags narrow the run)"),
+    println!("filterset: {}", selection.filterset);
+    if !user_filters.is_empty() {
+        println!(
+            "and the filters after --: {}",
+            crate::filterset::both(None, user_filters).unwrap_or_default()
+        );
     }
     if let Some(plan) = plan {
         for shard in &plan.shards {

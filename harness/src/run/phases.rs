@@ -65,7 +65,8 @@ pub(super) fn run_phases(
             launch.env.push(lease.env());
             devices.extend(lease.names());
         }
-        let command = launch.command_line();
+        // As the first process starts, its stepcurrent flags included.
+        let command = stepcurrent::first_process(&launch).command_line();
         eprintln!(
             "torch-harness: {name}: {command} ({})",
             phase.share.describe()
