@@ -643,6 +643,16 @@ mod tests {
     }
 
     #[test]
+    fn test_refuses_zero_threads_before_anything_runs() {
+        let command = TestArgs::augment_args(Command::new("test"));
+        let err = command
+            .try_get_matches_from(["test", "--threads", "0"])
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::ValueValidation, "{err}");
+        assert!(err.to_string().contains("--threads"), "{err}");
+    }
+
+    #[test]
     fn a_plan_file_refuses_every_flag_that_would_choose_another_selection() {
         let command = TestArgs::augment_args(Command::new("test"));
         let flags = refused_beside_a_plan();
