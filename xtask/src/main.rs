@@ -74,6 +74,7 @@ enum Command {
 
 fn main() -> ExitCode {
     end_quietly_on_a_closed_pipe();
+    resolve_path_variables();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Test(args) => test::run(args),
@@ -105,4 +106,24 @@ fn end_quietly_on_a_closed_pipe() {
     use nix::sys::signal::{SigHandler, Signal, signal};
     // SAFETY: at the start of main, before any thread exists; SIG_DFL installs no handler.
     let _ = unsafe { signal(Signal::SIGPIPE, SigHandler::SigDfl) };
+}
+
+/// A relative `PYTORCH_ROOT` (or another path variable) means a path from where
+/// `cargo xtask` was started, which is xtask's folder: resolved here, once, and set
+/// absolute, so xtask's own reading (selection, plans, lists) and the harness under
+/// nextest (started in the workspace) see the same path.
+fn resolve_path_variables() {
+    let Ok(here) = std::env::current_dir() else {
+        return;
+    };
+    for name in torch_harness::settings::PATH_VARS {
+        let Some(value) = std::env::var_os(name).filter(|v| !v.is_empty()) else {
+            continue;
+        };
+        let resolved = torch_harness::settings::resolve_from(name, &value, &here);
+        if resolved != value {
+            // SAFETY: at the start of main, before any thread exists.
+            unsafe { std::env::set_var(name, resolved) };
+        }
+    }
 }
