@@ -60,3 +60,47 @@ fn the_demo_runs_under_the_users_python() {
     );
     assert!(!record.command.contains("demo-venv"), "{}", record.command);
 }
+
+#[test]
+fn an_empty_shard_passes_under_plain_nextest_as_readme_says() {
+    // A plan wider than the demo: some shard has no case.
+    let shards = common::demo_cases().len() + 5;
+    let dir = tempfile::tempdir().unwrap();
+    let plan_file = dir.path().join("plan.json");
+    let mut plan = clean(Command::new(env!("CARGO_BIN_EXE_xtask")));
+    plan.args(["plan", "--shards", &shards.to_string(), "--json"]);
+    let text = common::ok(plan.output().unwrap());
+    std::fs::write(&plan_file, &text).unwrap();
+    let plan: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let empty = plan["shards"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["cases"].as_array().unwrap().is_empty())
+        .expect("an empty shard")["shard"]
+        .as_u64()
+        .unwrap();
+    let shard = format!("{empty}/{shards}");
+    let nextest = |extra: &[&str], out: &std::path::Path| {
+        let mut cmd = clean(Command::new(env!("CARGO")));
+        cmd.args(["nextest", "run", "--package", "torch-suite"])
+            .args(extra)
+            .env("TORCH_HARNESS_PLAN", &plan_file)
+            .env("TORCH_HARNESS_SHARD", &shard)
+            .env("TORCH_HARNESS_OUT", out);
+        cmd.output().unwrap()
+    };
+    // The command README gives: passes, runs nothing.
+    let out = tempfile::tempdir().unwrap();
+    let passed = nextest(&["--no-tests=pass"], out.path());
+    check(&passed);
+    assert!(recorded(out.path()).is_empty());
+    // Without the flag nextest fails it ("no tests to run"), which README says.
+    let out = tempfile::tempdir().unwrap();
+    assert_eq!(nextest(&[], out.path()).status.code(), Some(4));
+    let readme = std::fs::read_to_string(workspace().join("README.md")).unwrap();
+    assert!(
+        readme.contains("TORCH_HARNESS_SHARD=i/N\ncargo nextest run --no-tests=pass"),
+        "README gives the command"
+    );
+}
