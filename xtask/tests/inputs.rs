@@ -104,3 +104,33 @@ fn an_empty_shard_passes_under_plain_nextest_as_readme_says() {
         "README gives the command"
     );
 }
+
+#[test]
+fn coverage_on_the_demo_ends_in_a_total_over_what_the_demo_imports() {
+    // The demo has no torch, so `--source=torch` had no data ("No data to report");
+    // its overlay names the stand-in its tests import.
+    let out = tempfile::tempdir().unwrap();
+    let mut cmd = clean(Command::new(env!("CARGO_BIN_EXE_xtask")));
+    cmd.args(["test", "--coverage", "--", "-E", "test(=nn::test_pooling)"])
+        .env("TORCH_HARNESS_OUT", out.path());
+    let output = cmd.output().unwrap();
+    check(&output);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("coverage: "))
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert!(line.contains("TOTAL"), "{line}");
+    let report = std::fs::read_to_string(out.path().join("coverage/report.txt")).unwrap();
+    let row = report
+        .lines()
+        .find(|l| l.contains("demo_testing/__init__.py"))
+        .unwrap_or_else(|| panic!("{report}"));
+    // Name, statements, missed, cover: the module ran (some statements, not all missed).
+    let cols: Vec<&str> = row.split_whitespace().collect();
+    let statements: u32 = cols[1].parse().unwrap();
+    let missed: u32 = cols[2].parse().unwrap();
+    assert!(statements > 0 && missed < statements, "{row}");
+    let total = report.lines().find(|l| l.starts_with("TOTAL")).unwrap();
+    assert_eq!(line.split("; ").nth(1), Some(total), "{line}");
+}
