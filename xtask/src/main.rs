@@ -19,6 +19,7 @@ mod reenable;
 mod report;
 mod selection;
 mod setup;
+mod system;
 mod td_default;
 mod test;
 mod times;
@@ -59,7 +60,8 @@ enum Command {
     ExpectedFailures(expected::Expected),
     /// Run every fuzz target of fuzz/ for a while.
     Fuzz(fuzz::FuzzArgs),
-    /// Prepare everything the demo and the tests need (the demo's Python environment).
+    /// Prepare everything the demo and the tests need (system packages, the demo's Python
+    /// environment and C++ tests).
     Setup,
     /// Set up, then run this project's own tests, without retries.
     Check {
@@ -85,7 +87,12 @@ fn main() -> ExitCode {
         Command::Times(t) => times::run(t).map(|()| ExitCode::SUCCESS),
         Command::ExpectedFailures(cmd) => expected::run(cmd),
         Command::Fuzz(args) => fuzz::run(args).map(|()| ExitCode::SUCCESS),
-        Command::Setup => setup::demo(&workspace::root()).map(|_| ExitCode::SUCCESS),
+        Command::Setup => {
+            let root = workspace::root();
+            system::ensure(&root, system::FOR_CHECK)
+                .and_then(|()| setup::demo(&root))
+                .map(|_| ExitCode::SUCCESS)
+        }
         Command::Check { nextest_args } => test::check(&nextest_args),
         Command::Bench(bench) => bench::run(bench).map(|()| ExitCode::SUCCESS),
     };

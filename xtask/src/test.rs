@@ -440,6 +440,7 @@ fn nextest_failure(status: std::process::ExitStatus) -> Option<&'static str> {
 /// which a fresh copy has not built yet.
 fn set_up_demo(root: &Path, remapped: bool, venv: bool) -> Result<Option<PathBuf>> {
     let workspace = crate::workspace::root();
+    crate::system::ensure(&workspace, crate::system::FOR_DEMO)?;
     let python = if venv {
         Some(crate::setup::demo(&workspace)?)
     } else {
@@ -618,6 +619,8 @@ pub fn archive(file: &Path) -> Result<ExitCode> {
 /// retries, so a flaky test of this project fails. `nextest_args` go to nextest.
 pub fn check(nextest_args: &[String]) -> Result<ExitCode> {
     let root = crate::workspace::root();
+    // The packages first: stopping for them is quicker than compiling nextest first.
+    crate::system::ensure(&root, crate::system::FOR_CHECK)?;
     crate::nextest::ensure(&root)?;
     crate::setup::demo(&root)?;
     let status = nextest_command(&root, &crate::workspace::target_dir(&root)?)

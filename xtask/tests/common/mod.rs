@@ -14,9 +14,12 @@ pub fn workspace() -> PathBuf {
 
 /// `cmd` in the workspace, without the outer nextest run's variables or any selection
 /// the environment carries, so the inner run is configured only by what the test sets.
+/// System packages are the outer `cargo xtask check`'s set-up: an inner xtask neither
+/// installs nor checks them (a test never runs apt-get).
 pub fn clean(mut cmd: Command) -> Command {
     scrub::scrub(&mut cmd);
-    cmd.current_dir(workspace());
+    cmd.current_dir(workspace())
+        .env("TORCH_HARNESS_SYSTEM_SETUP", "off");
     cmd
 }
 
