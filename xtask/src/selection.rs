@@ -241,7 +241,7 @@ pub fn resolve(args: &SelectArgs, workspace: Option<&std::path::Path>) -> Result
     let from_config = config.selection(|m| modules.iter().any(|x| x.as_str() == m));
     let selection = args.selection(from_config);
     let kept = selection.apply(&modules, &policy)?;
-    let filterset = selection.filterset(&modules, &policy)?;
+    let mut filterset = selection.filterset(&modules, &policy)?;
     let selected = found
         .into_iter()
         .filter(|d| kept.contains(&d.case.module))
@@ -251,10 +251,22 @@ pub fn resolve(args: &SelectArgs, workspace: Option<&std::path::Path>) -> Result
         .filter(|d| kept.contains(&d.case.module))
         .collect();
     let cpp = if selection.includes_cpp() {
-        cpp::discover(&settings.root, &policy, &settings.cache_dir())
-            .into_iter()
-            .filter(|d| d.ignored.is_none())
-            .collect()
+        let found = cpp::discover(&settings.root, &policy, &settings.cache_dir());
+        if selection.cpp {
+            // -i and -x name C++ binaries here (a binary that is not built counts too,
+            // so its NOT_BUILT case can be selected).
+            let mut binaries: Vec<String> = found.iter().map(|d| d.case.binary.clone()).collect();
+            binaries.sort();
+            binaries.dedup();
+            let kept = selection.cpp_binaries(&binaries)?;
+            filterset = Some(selection.cpp_filterset(&binaries)?);
+            found
+                .into_iter()
+                .filter(|d| d.ignored.is_none() && kept.contains(&d.case.binary))
+                .collect()
+        } else {
+            found.into_iter().filter(|d| d.ignored.is_none()).collect()
+        }
     } else {
         Vec::new()
     };

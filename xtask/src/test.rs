@@ -92,10 +92,14 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
     };
     // The demo is set up before anything is planned: every shard must see the same
     // cases, the C++ suites included.
-    let demo_python = match std::env::var_os(var::PYTORCH_ROOT) {
-        Some(_) => None,
-        None if args.dry_run => None,
-        None => Some(set_up_demo(&root, args.workspace_remap.is_some())?),
+    let set = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+    let demo = set(var::PYTORCH_ROOT).is_none();
+    // The demo runs under the user's PYTHON when one is set (as plain nextest does),
+    // else under its own environment, made here.
+    let user_python = set(var::PYTHON);
+    let demo_python = match (demo, args.dry_run) {
+        (true, false) => set_up_demo(&root, args.workspace_remap.is_some(), user_python.is_none())?,
+        _ => None,
     };
     let mut resolved = resolve(
         &args.select,
@@ -133,6 +137,10 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
     };
     let mut nextest = nextest_command(&root, &target);
     nextest.args(["run", "--profile", "ci"]);
+    if !demo {
+        // Absolute (resolved from where xtask was started), as xtask read it.
+        nextest.env(var::PYTORCH_ROOT, &resolved.settings.root);
+    }
     match &args.archive_file {
         // Built elsewhere: the archive's binaries run against this checkout.
         Some(archive) => {
@@ -367,6 +375,12 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
             "running the embedded demo ({})",
             root.join("demo").display()
         );
+    } else if demo {
+        eprintln!(
+            "running the embedded demo ({}) with PYTHON={}",
+            root.join("demo").display(),
+            resolved.settings.python.display()
+        );
     } else {
         eprintln!(
             "running the checkout at {}",
@@ -456,10 +470,18 @@ fn nextest_failure(status: std::process::ExitStatus) -> Option<&'static str> {
     })
 }
 
-/// The demo's Python environment (this workspace's) and C++ tests; a remapped
-/// checkout's demo runs its own C++ binaries, which a fresh copy has not built yet.
-fn set_up_demo(root: &Path, remapped: bool) -> Result<PathBuf> {
-    let python = crate::setup::demo(&crate::workspace::root())?;
+/// The demo's C++ tests and, with `venv`, its Python environment (this workspace's),
+/// whose interpreter it returns; a remapped checkout's demo runs its own C++ binaries,
+/// which a fresh copy has not built yet.
+fn set_up_demo(root: &Path, remapped: bool, venv: bool) -> Result<Option<PathBuf>> {
+    let workspace = crate::workspace::root();
+    crate::system::ensure(&workspace, crate::system::FOR_DEMO)?;
+    let python = if venv {
+        Some(crate::setup::demo(&workspace)?)
+    } else {
+        crate::setup::demo_cpp_noted(&workspace)?;
+        None
+    };
     if remapped && let Some(why) = crate::setup::demo_cpp(root)? {
         eprintln!(
             "note: the C++ cases of {} are listed as ignored: {why}",
@@ -660,6 +682,8 @@ pub fn archive(file: &Path) -> Result<ExitCode> {
 /// retries, so a flaky test of this project fails. `nextest_args` go to nextest.
 pub fn check(nextest_args: &[String]) -> Result<ExitCode> {
     let root = crate::workspace::root();
+    // The packages first: stopping for them is quicker than compiling nextest first.
+    crate::system::ensure(&root, crate::system::FOR_CHECK)?;
     crate::nextest::ensure(&root)?;
     crate::setup::demo(&root)?;
     let status = nextest_command(&root, &crate::workspace::target_dir(&root)?)
@@ -703,6 +727,16 @@ mod tests {
         flags.push(vec!["--changed".into()]);
         flags.push(vec!["--enable-td".into()]);
         flags
+    }
+
+    #[test]
+    fn test_refuses_zero_threads_before_anything_runs() {
+        let command = TestArgs::augment_args(Command::new("test"));
+        let err = command
+            .try_get_matches_from(["test", "--threads", "0"])
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::ValueValidation, "{err}");
+        assert!(err.to_string().contains("--threads"), "{err}");
     }
 
     #[test]

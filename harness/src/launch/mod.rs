@@ -88,7 +88,7 @@ impl Launch {
         let dir = attempt_dir(&settings.out_dir, &name, ctx.attempt);
         let coverage = ctx
             .coverage
-            .then(|| crate::launch::coverage::wrap(&settings.out_dir));
+            .then(|| crate::launch::coverage::wrap(&settings.out_dir, &policy.coverage.source));
         let mut args = match &coverage {
             Some((wrapper, _)) => wrapper.clone(),
             None => vec!["-bb".to_string()],

@@ -321,6 +321,11 @@ pub fn parse_shard(text: &str) -> Result<(usize, usize), String> {
             .map_err(|e| format!("`{text}`: {e}"))
     };
     let (i, n) = (number(i)?, number(n)?);
+    if n == 0 {
+        return Err(format!(
+            "`{text}`: a run has at least one shard (i/n with n >= 1, such as 1/1)"
+        ));
+    }
     if i == 0 || i > n {
         return Err(format!("`{text}`: the shard must be between 1 and {n}"));
     }
@@ -396,6 +401,20 @@ fn sha256_json(value: &impl Serialize) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_shard_is_i_of_n_with_both_at_least_one() {
+        assert_eq!(super::parse_shard("2/4"), Ok((2, 4)));
+        assert_eq!(super::parse_shard("1/1"), Ok((1, 1)));
+        let no_shards = super::parse_shard("1/0").unwrap_err();
+        assert!(no_shards.contains("at least one shard"), "{no_shards}");
+        assert!(!no_shards.contains("between 1 and 0"), "{no_shards}");
+        let past = super::parse_shard("5/4").unwrap_err();
+        assert!(past.contains("between 1 and 4"), "{past}");
+        let zero = super::parse_shard("0/4").unwrap_err();
+        assert!(zero.contains("between 1 and 4"), "{zero}");
+        assert!(super::parse_shard("2").unwrap_err().contains("takes i/n"));
+    }
+
     use super::*;
     use crate::plan::fixtures::{cfg, file};
     use crate::plan::plan;
