@@ -10,6 +10,7 @@ use crate::launch::devices::{Devices, Lease};
 use crate::launch::process::Limits;
 use crate::launch::run_lock::{RunLock, Share};
 use crate::launch::stepcurrent::{self, FileRun};
+use crate::report::record::Held;
 use crate::settings::Settings;
 use std::time::{Duration, SystemTime};
 
@@ -24,6 +25,8 @@ pub(super) struct Ran {
     /// The variables that shaped the processes (`Launch::shaping_env`, devices included).
     pub(super) env: Vec<(String, String)>,
     pub(super) devices: Vec<String>,
+    /// How long the phases held the run, alone and shared.
+    pub(super) held: Held,
 }
 
 pub(super) fn run_phases(
@@ -39,6 +42,7 @@ pub(super) fn run_phases(
     // Files a set-up placed in the checkout, removed once every phase ran.
     let mut placed = None;
     let mut env = Vec::new();
+    let mut held = Held::default();
     for (i, phase) in attempt.phases.iter().enumerate() {
         let hold = lock
             .hold(phase.share, || {
@@ -55,6 +59,7 @@ pub(super) fn run_phases(
                 )
             })?;
         waited += hold.waited;
+        let granted = std::time::Instant::now();
         started.get_or_insert_with(SystemTime::now);
         let lease = lease_devices(&cx.settings, attempt.all_devices)?;
         let mut launch = match phase.markexpr {
@@ -93,6 +98,11 @@ pub(super) fn run_phases(
         };
         drop(lease);
         drop(hold);
+        let seconds = granted.elapsed().as_secs_f64();
+        match phase.share {
+            Share::Alone => held.alone += seconds,
+            Share::Shared => held.shared += seconds,
+        }
         let failed = file.failed();
         let mut file = match ran.take() {
             Some(mut before) => {
@@ -125,6 +135,7 @@ pub(super) fn run_phases(
         commands,
         env,
         devices,
+        held,
     })
 }
 
