@@ -224,10 +224,6 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
         .into_iter()
         .filter(|c| cases.contains(c) && !first.contains(c))
         .collect();
-    let tool_config = write_tool_config(&resolved, &seconds, &cases, &first, &last, &target)?;
-    nextest
-        .arg("--tool-config-file")
-        .arg(format!("xtask:{}", tool_config.display()));
     let user_threads = args
         .nextest_args
         .iter()
@@ -235,7 +231,9 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
     // Detected once here, so no case runs the drivers' tools again.
     let devices = Devices::from_env()?;
     nextest.env(DEVICES_VAR, devices.to_string());
-    if !user_threads {
+    let threads = if user_threads {
+        user_thread_count(&args.nextest_args)
+    } else {
         let config = torch_harness::plan::test_config::TestConfig::from_env();
         let threads = match devices.slots() {
             // run_test.py's NUM_PROCS is 1 under the memory-leak check, GPUs or not.
@@ -248,7 +246,14 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
             slots => slots,
         };
         nextest.arg(format!("--test-threads={threads}"));
-    }
+        Some(threads)
+    };
+    let holds = |case: &str| holds(&resolved, case);
+    let order = crate::order::start_order(&cases, &holds, &seconds, &first, &last);
+    let tool_config = write_tool_config(&order, threads, &target)?;
+    nextest
+        .arg("--tool-config-file")
+        .arg(format!("xtask:{}", tool_config.display()));
     if args.continue_through_error {
         nextest
             .arg("--no-fail-fast")
@@ -296,16 +301,7 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
             println!("{line}");
         }
         // In the order they start.
-        let rest = cases
-            .iter()
-            .filter(|c| !first.contains(c) && !last.contains(c))
-            .cloned();
-        let cases: Vec<String> = first
-            .iter()
-            .cloned()
-            .chain(rest)
-            .chain(last.iter().cloned())
-            .collect();
+        let cases: Vec<String> = order.into_iter().flat_map(|(_, c)| c).collect();
         // Without --shard, the plan of this machine running every case whole.
         let one_machine = match &document {
             Some(_) => None,
@@ -490,50 +486,86 @@ fn dry_run(resolved: &Resolved, plan: Option<&Plan>, cases: &[String], nextest: 
     println!("would run: {line}");
 }
 
-/// nextest settings that depend on the checkout: serial files run alone
-/// (`threads-required = "num-test-threads"`), `first` starts first, in its order,
-/// then longer cases start first (priorities from the expected times;
-/// same-priority cases go by name), and `last` starts last.
+/// The thread count of a `-j N` / `--test-threads N|=N` the user passed to nextest,
+/// when it is a number.
+fn user_thread_count(nextest_args: &[String]) -> Option<usize> {
+    let mut value = None;
+    for (i, a) in nextest_args.iter().enumerate() {
+        let given = match a.as_str() {
+            "-j" | "--test-threads" => nextest_args.get(i + 1).map(String::as_str),
+            _ => a
+                .strip_prefix("--test-threads=")
+                .or_else(|| a.strip_prefix("-j").filter(|v| !v.is_empty())),
+        };
+        if let Some(v) = given {
+            value = v.parse().ok();
+        }
+    }
+    value
+}
+
+/// How `case` holds the machine (the harness's rules: `launch::serial_tests`,
+/// `run::python`): alone throughout for a serial or distributed file or when the
+/// config runs everything serially, alone for its marked tests when its file uses
+/// `@serialTest`, else beside others.
+fn holds(resolved: &Resolved, case: &str) -> crate::order::Holds {
+    use crate::order::Holds;
+    if resolved.config.everything_serial() {
+        return Holds::Alone;
+    }
+    let Ok(parsed) = torch_harness::case::PythonCase::parse(case) else {
+        return Holds::Shared;
+    };
+    let module = parsed.module.as_str();
+    if resolved.policy.must_serial(module) {
+        Holds::Alone
+    } else if torch_harness::launch::serial_tests::file_uses_marker(
+        &resolved
+            .settings
+            .root
+            .join("test")
+            .join(format!("{module}.py")),
+    ) {
+        Holds::AlonePhase
+    } else {
+        Holds::Shared
+    }
+}
+
+/// nextest settings that depend on the checkout: the start order as priorities (each
+/// tier of `order` above the next), and every slot for a case that runs alone
+/// (`threads-required = "num-test-threads"`), so nextest starts nothing beside it.
+///
+/// A file with `@serialTest` tests keeps one slot only when its marked tests can all
+/// take the machine before any parallel case starts: there are at most `threads` such
+/// files (they all start at once), and a case that runs alone throughout comes after
+/// them, which nextest does not start until they have ended. Otherwise such a file
+/// takes every slot too, and the rest of it runs alone as well.
 fn write_tool_config(
-    resolved: &Resolved,
-    seconds: &dyn Fn(&str) -> Option<f64>,
-    cases: &[String],
-    first: &[String],
-    last: &[String],
+    order: &[(crate::order::Holds, Vec<String>)],
+    threads: Option<usize>,
     target: &Path,
 ) -> Result<PathBuf> {
-    let first = crate::order::first_priorities(first);
-    let offset = crate::order::rest_offset(&first);
-    let policy = &resolved.policy;
-    let serial_everything = resolved.config.everything_serial();
-    let longest = cases.iter().filter_map(|c| seconds(c)).fold(0.0, f64::max);
-    let mut by_priority: std::collections::BTreeMap<i32, Vec<&String>> = Default::default();
-    let mut serial = Vec::new();
-    for case in cases {
-        if let Some(p) = first.get(case) {
-            by_priority.entry(*p).or_default().push(case);
-        } else if last.contains(case) {
-            by_priority
-                .entry(crate::order::LAST_PRIORITY)
-                .or_default()
-                .push(case);
-        } else if let Some(t) = seconds(case).filter(|_| longest > 0.0) {
-            // 1..=100, growing with the log of the expected time.
-            let p = 1 + (99.0 * (1.0 + t).ln() / (1.0 + longest).ln()).round() as i32;
-            by_priority
-                .entry((p - offset).max(-98))
-                .or_default()
-                .push(case);
-        } else if offset > 0 || !last.is_empty() {
-            // Below the timed cases, above the last (nextest's default is 0).
-            by_priority.entry(-99).or_default().push(case);
-        }
-        let module = torch_harness::case::PythonCase::parse(case)
-            .map(|c| c.module.as_str().to_string())
-            .unwrap_or_default();
-        if serial_everything || policy.must_serial(&module) {
-            serial.push(case);
-        }
+    use crate::order::Holds;
+    let tier = |h: Holds| {
+        order
+            .iter()
+            .find(|(t, _)| *t == h)
+            .map_or(&[][..], |(_, c)| c.as_slice())
+    };
+    let phases = tier(Holds::AlonePhase);
+    let barrier = !tier(Holds::Alone).is_empty();
+    let phases_fit = barrier && threads.is_some_and(|n| phases.len() <= n);
+    let serial: Vec<&String> = order
+        .iter()
+        .filter(|(t, _)| *t == Holds::Alone || (*t == Holds::AlonePhase && !phases_fit))
+        .flat_map(|(_, c)| c)
+        .collect();
+    let tiers: Vec<Vec<String>> = order.iter().map(|(_, c)| c.clone()).collect();
+    let mut by_priority: BTreeMap<i32, Vec<&String>> = BTreeMap::new();
+    let priorities = crate::order::priorities(&tiers);
+    for (case, p) in &priorities {
+        by_priority.entry(*p).or_default().push(case);
     }
     // Both lists are non-empty here, so the filter names exactly their cases.
     let exact = crate::order::exact_filterset;
