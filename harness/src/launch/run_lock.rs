@@ -55,6 +55,11 @@ impl RunLock {
         }
     }
 
+    /// The folder of the run's lock files, which other per-run notes share.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     /// Waits until the run can be held as `share` asks. `on_wait` is called once, before
     /// blocking, when the hold is not free at once (to say why the case is not running).
     pub fn hold(&self, share: Share, on_wait: impl FnOnce()) -> std::io::Result<Hold> {

@@ -178,7 +178,8 @@ fn set_up(
 /// One device for the case (every device when `all`) when the machine has any; waits
 /// while they are held.
 fn lease_devices(settings: &Settings, all: bool) -> Result<Option<Lease>, String> {
-    let devices = Devices::from_env().map_err(|e| e.to_string())?;
+    let devices =
+        Devices::for_run(&RunLock::for_run(&settings.out_dir).dir()).map_err(|e| e.to_string())?;
     if devices.is_empty() {
         return Ok(None);
     }
