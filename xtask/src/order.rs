@@ -229,21 +229,21 @@ pub fn previous_failures(settings: &torch_harness::settings::Settings) -> Vec<St
 /// run lock makes a case that runs alone wait for every case beside it to end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Holds {
-    /// A file with `@serialTest` tests: those run alone, the rest beside other cases.
-    AlonePhase,
     /// Alone throughout: run_test.py's serial files, distributed files.
     Alone,
+    /// A file with `@serialTest` tests: those run alone, the rest beside other cases.
+    AlonePhase,
     /// Beside other cases.
     Shared,
 }
 
 /// The order the cases start in, in three tiers, as run_test.py runs a shard: what
-/// runs alone first, one after another, while nothing else runs; then the parallel
-/// cases. `AlonePhase` files come first so that their marked tests take the machine in
-/// turn before anything else starts (an `Alone` case behind them keeps nextest from
-/// starting parallel ones meanwhile). Within a tier: `first` in its order (failed in
-/// the previous run, target determination's best), then longer cases first, then
-/// `last` in its order.
+/// runs alone first, one after another, while nothing else runs; then the files with
+/// `@serialTest` tests, whose marked tests take the machine in turn while the parallel
+/// cases that start beside them wait at their gates (`run_lock::FIRST_VAR`), so that
+/// the rest of those files runs beside the parallel cases. Within a tier: `first` in
+/// its order (failed in the previous run, target determination's best), then longer
+/// cases first, then `last` in its order.
 pub fn start_order(
     cases: &[String],
     holds: &dyn Fn(&str) -> Holds,
@@ -390,8 +390,8 @@ mod tests {
         assert_eq!(
             tiers(&order),
             [
-                (Holds::AlonePhase, vec!["m1"]),
                 (Holds::Alone, vec!["s2", "s1"]),
+                (Holds::AlonePhase, vec!["m1"]),
                 (Holds::Shared, vec!["p2", "p1", "p4", "p3"]),
             ]
         );
@@ -402,8 +402,8 @@ mod tests {
         assert_eq!(
             tiers(&order),
             [
-                (Holds::AlonePhase, vec!["m1"]),
                 (Holds::Alone, vec!["s1", "s2"]),
+                (Holds::AlonePhase, vec!["m1"]),
                 (Holds::Shared, vec!["p3", "p1", "p4", "p2"]),
             ]
         );

@@ -250,7 +250,11 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
     };
     let holds = |case: &str| holds(&resolved, case);
     let order = crate::order::start_order(&cases, &holds, &seconds, &first, &last);
-    let tool_config = write_tool_config(&order, threads, &target)?;
+    let (order, gated) = gate_serial_test_files(order, threads, !user_filters.is_empty());
+    if !gated.is_empty() {
+        nextest.env(torch_harness::launch::run_lock::FIRST_VAR, gated.join("\n"));
+    }
+    let tool_config = write_tool_config(&order, &target)?;
     nextest
         .arg("--tool-config-file")
         .arg(format!("xtask:{}", tool_config.display()));
@@ -532,33 +536,64 @@ fn holds(resolved: &Resolved, case: &str) -> crate::order::Holds {
     }
 }
 
+/// Which files with `@serialTest` tests run their marked tests before the parallel
+/// cases start, behind gates (`run_lock::FIRST_VAR`): as many as there are slots, so
+/// that all of them start at once. The others run whole and alone with the run-alone
+/// files, as do all of them when the thread count is not known or the user's own
+/// filterset may leave some out (a parallel case would wait at a gate that never goes
+/// up). Returns the order, those moved, and the gated cases.
+fn gate_serial_test_files(
+    order: Vec<(crate::order::Holds, Vec<String>)>,
+    threads: Option<usize>,
+    user_filtered: bool,
+) -> (Vec<(crate::order::Holds, Vec<String>)>, Vec<String>) {
+    use crate::order::Holds;
+    let room = if user_filtered {
+        0
+    } else {
+        threads.unwrap_or(0)
+    };
+    let mut alone = Vec::new();
+    let mut gated = Vec::new();
+    let mut shared = Vec::new();
+    for (tier, cases) in order {
+        match tier {
+            Holds::Alone => alone.extend(cases),
+            Holds::AlonePhase => {
+                for case in cases {
+                    if gated.len() < room {
+                        gated.push(case);
+                    } else {
+                        alone.push(case);
+                    }
+                }
+            }
+            Holds::Shared => shared.extend(cases),
+        }
+    }
+    let order = [
+        (Holds::Alone, alone),
+        (Holds::AlonePhase, gated.clone()),
+        (Holds::Shared, shared),
+    ]
+    .into_iter()
+    .filter(|(_, cases)| !cases.is_empty())
+    .collect();
+    (order, gated)
+}
+
 /// nextest settings that depend on the checkout: the start order as priorities (each
 /// tier of `order` above the next), and every slot for a case that runs alone
-/// (`threads-required = "num-test-threads"`), so nextest starts nothing beside it.
-///
-/// A file with `@serialTest` tests keeps one slot only when its marked tests can all
-/// take the machine before any parallel case starts: there are at most `threads` such
-/// files (they all start at once), and a case that runs alone throughout comes after
-/// them, which nextest does not start until they have ended. Otherwise such a file
-/// takes every slot too, and the rest of it runs alone as well.
+/// throughout (`threads-required = "num-test-threads"`), so nextest starts nothing
+/// beside it.
 fn write_tool_config(
     order: &[(crate::order::Holds, Vec<String>)],
-    threads: Option<usize>,
     target: &Path,
 ) -> Result<PathBuf> {
     use crate::order::Holds;
-    let tier = |h: Holds| {
-        order
-            .iter()
-            .find(|(t, _)| *t == h)
-            .map_or(&[][..], |(_, c)| c.as_slice())
-    };
-    let phases = tier(Holds::AlonePhase);
-    let barrier = !tier(Holds::Alone).is_empty();
-    let phases_fit = barrier && threads.is_some_and(|n| phases.len() <= n);
     let serial: Vec<&String> = order
         .iter()
-        .filter(|(t, _)| *t == Holds::Alone || (*t == Holds::AlonePhase && !phases_fit))
+        .filter(|(t, _)| *t == Holds::Alone)
         .flat_map(|(_, c)| c)
         .collect();
     let tiers: Vec<Vec<String>> = order.iter().map(|(_, c)| c.clone()).collect();
@@ -672,6 +707,41 @@ mod tests {
         flags.push(vec!["--changed".into()]);
         flags.push(vec!["--enable-td".into()]);
         flags
+    }
+
+    #[test]
+    fn as_many_serial_test_files_as_slots_are_gated_and_the_rest_run_alone() {
+        use crate::order::Holds;
+        let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let order = || {
+            vec![
+                (Holds::Alone, names(&["s"])),
+                (Holds::AlonePhase, names(&["m1", "m2", "m3"])),
+                (Holds::Shared, names(&["p"])),
+            ]
+        };
+        let (tiers, gated) = gate_serial_test_files(order(), Some(2), false);
+        assert_eq!(gated, names(&["m1", "m2"]));
+        assert_eq!(
+            tiers,
+            [
+                (Holds::Alone, names(&["s", "m3"])),
+                (Holds::AlonePhase, names(&["m1", "m2"])),
+                (Holds::Shared, names(&["p"])),
+            ]
+        );
+        // A user's filterset, or an unknown thread count: no gates, all run alone.
+        for (threads, filtered) in [(Some(8), true), (None, false)] {
+            let (tiers, gated) = gate_serial_test_files(order(), threads, filtered);
+            assert!(gated.is_empty());
+            assert_eq!(
+                tiers,
+                [
+                    (Holds::Alone, names(&["s", "m1", "m2", "m3"])),
+                    (Holds::Shared, names(&["p"])),
+                ]
+            );
+        }
     }
 
     #[test]

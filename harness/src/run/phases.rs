@@ -43,7 +43,29 @@ pub(super) fn run_phases(
     let mut placed = None;
     let mut env = Vec::new();
     let mut held = Held::default();
+    // A case that runs alone first keeps its gate up until its run-alone part is done;
+    // every other case's shared part waits at the gate (run_lock::FIRST_VAR).
+    let first = crate::launch::run_lock::first_from_env();
+    let mut gate = if first.iter().any(|c| c == name) {
+        Some(lock.put_up_gate(name).map_err(|e| {
+            format!(
+                "cannot put up its gate under {}: {e}",
+                cx.settings.out_dir.display()
+            )
+        })?)
+    } else {
+        None
+    };
     for (i, phase) in attempt.phases.iter().enumerate() {
+        if phase.share == Share::Shared {
+            drop(gate.take());
+            waited += lock.pass_gates(&first, name).map_err(|e| {
+                format!(
+                    "cannot wait for the cases that run alone first under {}: {e}",
+                    cx.settings.out_dir.display()
+                )
+            })?;
+        }
         let hold = lock
             .hold(phase.share, || {
                 let why = match phase.share {
@@ -98,6 +120,9 @@ pub(super) fn run_phases(
         };
         drop(lease);
         drop(hold);
+        if phase.share == Share::Alone {
+            drop(gate.take());
+        }
         let seconds = granted.elapsed().as_secs_f64();
         match phase.share {
             Share::Alone => held.alone += seconds,
