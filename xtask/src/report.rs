@@ -14,6 +14,7 @@ use torch_harness::report::started::started_at;
 use torch_harness::report::verdict::Verdict;
 use torch_harness::settings::Settings;
 
+mod bound;
 mod timeline;
 mod union;
 
@@ -165,7 +166,11 @@ pub fn run(args: ReportArgs) -> Result<ExitCode> {
             [one] => one.join("timeline.html"),
             _ => target.join("torch-harness/timeline.html"),
         });
-    timeline::write(&run_dirs, plan.as_ref(), &timeline)?;
+    let shards = timeline::write(&run_dirs, plan.as_ref(), &timeline)?;
+    // Against the rules' bound: how much of the wall the run-alone rules explain.
+    for shard in &shards {
+        println!("slots of {}: {}", shard.label, shard.summary());
+    }
     println!("timeline: {}", timeline.display());
     Ok(if lost {
         ExitCode::FAILURE

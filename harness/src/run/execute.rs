@@ -82,6 +82,7 @@ pub(super) fn execute(cx: &Context, ctx: &RunContext, attempt: Attempt<'_>) -> R
     let ran = run_phases(cx, &attempt, &options).map_err(fail)?;
     // The timeline's span starts when the attempt got the run, not while it waited.
     let span = record::Span::between(ran.started, std::time::SystemTime::now());
+    let held = ran.held;
     let file = ran.file;
     if file.leftovers > 0 {
         eprintln!(
@@ -116,6 +117,7 @@ pub(super) fn execute(cx: &Context, ctx: &RunContext, attempt: Attempt<'_>) -> R
         plan: crate::plan::document::mark_from_env(),
         span: Some(span),
         rerun_disabled: ctx.rerun_disabled,
+        held: Some(held),
     };
     if let Err(e) = record.write(&launch.dir) {
         eprintln!("torch-harness: cannot write the record of {name}: {e}");
