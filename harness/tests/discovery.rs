@@ -153,6 +153,20 @@ fn every_discovered_case_round_trips_through_its_name() {
 }
 
 #[test]
+fn the_aot_inductor_utils_file_runs_as_in_run_test_py() {
+    // run_test.py blocklists `test/inductor/test_aot_inductor_utils`, a name that matches
+    // nothing, so it runs the file; so does this harness.
+    let checkout = Checkout::new(&[
+        ("test/inductor/test_aot_inductor_utils.py", T),
+        ("test/inductor/test_aoti_cross_compile_windows.py", T),
+    ]);
+    assert_eq!(
+        names(checkout.root()),
+        [("inductor::test_aot_inductor_utils".to_string(), false)]
+    );
+}
+
+#[test]
 fn the_demo_has_files_across_the_required_folders() {
     let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../demo");
     let found = names(&demo);
