@@ -40,6 +40,7 @@ pub(super) fn run(cx: &Context, found: &DiscoveredDistributed) -> Result<(), Fai
         .get(case.module.as_str())
         .copied();
     let attempt = Attempt {
+        must_fail: false,
         launch: &launch,
         steps: &[],
         times_key: case.module.to_string(),
