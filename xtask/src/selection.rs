@@ -249,7 +249,7 @@ pub fn resolve(args: &SelectArgs, workspace: Option<&std::path::Path>) -> Result
         .collect();
     let backends = distributed::backends_here(&settings, &policy).map_err(anyhow::Error::msg)?;
     let per_backend: Vec<DiscoveredDistributed> =
-        distributed::discover(&settings.root, &policy, &backends)
+        distributed::discover(&settings.root, &policy, &backends)?
             .into_iter()
             .filter(|d| d.setup.is_ok())
             .collect();

@@ -69,9 +69,9 @@ impl Matcher {
     fn filterset(&self) -> String {
         match self {
             // The file, its class runs, a piece of either, or one of its distributed
-            // configurations.
+            // configurations (of the whole file or a class run).
             Matcher::Exact(m) => format!(
-                r"test(/^{}((::(only|except)=[^:]+)?(::shard_\d+_of_\d+)?|::[^:]+::init_[a-z]+)$/)",
+                r"test(/^{}(::(only|except)=[^:]+)?((::shard_\d+_of_\d+)?|::[^:]+::init_[a-z]+)$/)",
                 escape(&case_name(m))
             ),
             Matcher::Prefix(p) => format!("test(/^{}/)", escape(&case_name(p))),
@@ -591,7 +591,7 @@ mod tests {
         .unwrap();
         assert!(
             f.contains(
-                r"test(/^test_nn((::(only|except)=[^:]+)?(::shard_\d+_of_\d+)?|::[^:]+::init_[a-z]+)$/)"
+                r"test(/^test_nn(::(only|except)=[^:]+)?((::shard_\d+_of_\d+)?|::[^:]+::init_[a-z]+)$/)"
             ),
             "{f}"
         );

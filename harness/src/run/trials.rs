@@ -145,6 +145,7 @@ pub(super) fn all_trials(kind: Kind, cx: &Arc<Context>) -> Result<Vec<Trial>, Li
             let backends = distributed_backends(cx).map_err(ListError::Backends)?;
             Ok(
                 distributed::discover(&cx.settings.root, &cx.policy, &backends)
+                    .map_err(python::DiscoverError::from)?
                     .into_iter()
                     .map(|found| distributed_trial(cx, found))
                     .collect(),
