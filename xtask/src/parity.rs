@@ -75,6 +75,8 @@ struct Oracle {
     not_files: Vec<String>,
     /// The tree's other files.
     more_files: Vec<String>,
+    /// GoogleTest binaries of build/bin and their suites (none: not a test binary).
+    cpp_binaries: BTreeMap<String, Vec<String>>,
     cases: Vec<Case>,
     td_results: serde_json::Value,
     td_cases: Vec<TdCase>,
@@ -198,6 +200,26 @@ fn build_tree(oracle: &Oracle, root: &Path) -> Result<()> {
             std::fs::create_dir_all(dir)?;
         }
         std::fs::write(&path, "").with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    for (binary, suites) in &oracle.cpp_binaries {
+        if binary.contains('/') || !suites.iter().all(|s| torch_harness::case::is_class_name(s)) {
+            bail!("the oracle's C++ binary `{binary}` or one of its suites is not a plain name");
+        }
+        let path = root.join("build/bin").join(binary);
+        std::fs::create_dir_all(root.join("build/bin"))?;
+        // A stand-in that answers --gtest_list_tests with its suites, one test each.
+        let listing: String = suites
+            .iter()
+            .map(|s| format!("{s}.\\n  Works\\n"))
+            .collect();
+        let script = match listing.is_empty() {
+            true => "#!/bin/sh\n".to_string(),
+            false => format!("#!/bin/sh\nprintf '{listing}'\n"),
+        };
+        std::fs::write(&path, script)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))?;
     }
     Ok(())
 }
