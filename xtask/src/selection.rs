@@ -71,6 +71,10 @@ pub struct SelectArgs {
     exclude_inductor_tests: bool,
     #[arg(long)]
     exclude_quantization_tests: bool,
+    /// Accepted as run_test.py's flag; the Windows blocklist never applies where this
+    /// harness runs (Unix-like systems).
+    #[arg(long)]
+    ignore_win_blocklist: bool,
     /// Only the C++ gtest cases (without it they run only when no selection flag and no
     /// TEST_CONFIG is given, the whole suite).
     #[arg(long)]
@@ -81,8 +85,13 @@ impl SelectArgs {
     /// The flags on top of what TEST_CONFIG's CI job passes (`.ci/pytorch/test.sh`).
     fn selection(&self, config: Option<Selection>) -> Selection {
         let base = config.unwrap_or_default();
-        let mut include = base.include;
-        include.extend(self.include.iter().cloned());
+        // Files named on the command line replace the config's own (the inductor
+        // config's list), as test.sh passes one `--include` per run_test.py call.
+        let include = if self.include.is_empty() {
+            base.include
+        } else {
+            self.include.clone()
+        };
         let mut exclude = base.exclude;
         exclude.extend(self.exclude.iter().cloned());
         Selection {
@@ -113,6 +122,7 @@ impl SelectArgs {
             exclude_quantization_tests: base.exclude_quantization_tests
                 || self.exclude_quantization_tests,
             cpp: base.cpp || self.cpp,
+            ignore_win_blocklist: base.ignore_win_blocklist || self.ignore_win_blocklist,
         }
     }
 }
@@ -272,7 +282,7 @@ pub fn resolve(args: &SelectArgs, workspace: Option<&std::path::Path>) -> Result
     let cpp = if selection.includes_cpp() {
         cpp::discover(&settings.root, &policy, &settings.cache_dir())
             .into_iter()
-            .filter(|d| d.ignored.is_none())
+            .filter(|d| d.ignored.is_none() && selection.keeps_cpp_binary(&d.case.binary))
             .collect()
     } else {
         Vec::new()

@@ -42,7 +42,7 @@ pub struct TestArgs {
             "include_inductor_core_tests", "einops", "mps", "onnx", "xpu", "openreg", "exclude_jit_executor",
             "exclude_torch_export_tests", "exclude_aot_dispatch_tests",
             "exclude_distributed_tests", "exclude_inductor_tests",
-            "exclude_quantization_tests", "cpp",
+            "exclude_quantization_tests", "cpp", "ignore_win_blocklist",
         ]
     )]
     plan_file: Option<PathBuf>,

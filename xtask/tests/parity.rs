@@ -28,13 +28,6 @@ const BARE: &[&str] = &[
 
 const DIVERGENCES: &[Divergence] = &[
     Divergence {
-        what: "missing",
-        item: "inductor/test_aot_inductor_utils",
-        flag_sets: &[],
-        why: "run_test.py blocklists it as `test/inductor/test_aot_inductor_utils`, a name \
-              that matches nothing, so it runs a helper module; ours blocklists it",
-    },
-    Divergence {
         what: "extra",
         item: "cpp/c10_util_test",
         flag_sets: BARE,

@@ -36,8 +36,12 @@ pub struct Selection {
     pub exclude_distributed_tests: bool,
     pub exclude_inductor_tests: bool,
     pub exclude_quantization_tests: bool,
-    /// `--cpp`: only the C++ gtest cases.
+    /// `--cpp`: only the C++ gtest cases (narrowed by `-i cpp/<binary>`).
     pub cpp: bool,
+    /// `--ignore-win-blocklist`: run_test.py then skips WINDOWS_BLOCKLIST. Accepted so
+    /// its command lines work here; this harness runs on Unix-like systems only, where
+    /// that blocklist never applies.
+    pub ignore_win_blocklist: bool,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -97,6 +101,44 @@ impl Selection {
         self.cpp || *self == Selection::default()
     }
 
+    /// Whether the C++ binary `binary` (run_test.py's `cpp/<binary>`) stays selected
+    /// under `--cpp`: `-i` narrows to the `cpp/` names it gives (`selected_tests` kept
+    /// `in CPP_TESTS`), and `-x` prefixes drop names as for Python files.
+    pub fn keeps_cpp_binary(&self, binary: &str) -> bool {
+        let name = format!("cpp/{binary}");
+        let included =
+            self.include.is_empty() || self.include.iter().any(|i| i.trim_end_matches('/') == name);
+        included && !self.exclude.iter().any(|x| name.starts_with(x.as_str()))
+    }
+
+    /// `--cpp`'s filterset: every C++ suite of the binaries it keeps.
+    fn cpp_filterset(&self) -> String {
+        let mut clauses = vec!["binary(cpp)".to_string()];
+        if !self.include.is_empty() {
+            let binaries: Vec<String> = self
+                .include
+                .iter()
+                .filter_map(|i| i.trim_end_matches('/').strip_prefix("cpp/"))
+                .map(|b| format!("test(/^{}::/)", escape(b)))
+                .collect();
+            clauses.push(if binaries.is_empty() {
+                "none()".into()
+            } else {
+                format!("({})", binaries.join(" | "))
+            });
+        }
+        for x in &self.exclude {
+            // `-x cpp` or `-x cpp/test_a`: a prefix of `cpp/<binary>`.
+            if let Some(rest) = x.strip_prefix("cpp") {
+                let binary = rest.strip_prefix('/').unwrap_or(rest);
+                if rest.is_empty() || rest.starts_with('/') {
+                    clauses.push(format!("not test(/^{}/)", escape(binary)));
+                }
+            }
+        }
+        clauses.join(" & ")
+    }
+
     /// Variables the selected test processes get (run_test.py sets them in its own
     /// environment, which every test inherits).
     pub fn child_env(&self) -> Vec<(&'static str, &'static str)> {
@@ -136,7 +178,7 @@ impl Selection {
         policy: &Policy,
     ) -> Result<Option<String>, SelectError> {
         if self.cpp {
-            return Ok(Some("binary(cpp)".into()));
+            return Ok(Some(self.cpp_filterset()));
         }
         let steps = self.steps(all, policy)?;
         let clauses: Vec<String> = steps
@@ -456,7 +498,8 @@ mod tests {
             .collect()
     }
 
-    const TREE_2026: [&str; 12] = [
+    const TREE_2026: [&str; 13] = [
+        "cpython/v3_13/test_bool",
         "dynamo/cpython/3_13/test_list",
         "dynamo/test_einops",
         "dynamo/test_einops_extra",
@@ -479,7 +522,7 @@ mod tests {
         };
         assert_eq!(
             select_from(cpython, &TREE_2026),
-            ["dynamo/cpython/3_13/test_list"]
+            ["cpython/v3_13/test_bool", "dynamo/cpython/3_13/test_list"]
         );
         let einops = Selection {
             einops: true,
@@ -577,6 +620,48 @@ mod tests {
             ..Default::default()
         };
         assert!(!ci_default.includes_cpp());
+    }
+
+    #[test]
+    fn cpp_with_include_keeps_the_binaries_it_names() {
+        // test.sh's test_libtorch: `run_test.py --cpp -i cpp/test_api`.
+        let cpp = Selection {
+            cpp: true,
+            include: vec!["cpp/test_api".into()],
+            ..Default::default()
+        };
+        assert!(cpp.keeps_cpp_binary("test_api"));
+        assert!(!cpp.keeps_cpp_binary("test_jit"));
+        assert!(!cpp.keeps_cpp_binary("test_api_extra"));
+        assert_eq!(
+            cpp.filterset(&modules(), &policy()).unwrap().as_deref(),
+            Some(r"binary(cpp) & (test(/^test_api::/))")
+        );
+        let all_but = Selection {
+            cpp: true,
+            exclude: vec!["cpp/test_j".into()],
+            ..Default::default()
+        };
+        assert!(all_but.keeps_cpp_binary("test_api"));
+        assert!(!all_but.keeps_cpp_binary("test_jit"));
+        assert_eq!(
+            all_but.filterset(&modules(), &policy()).unwrap().as_deref(),
+            Some(r"binary(cpp) & not test(/^test_j/)")
+        );
+        // Python names in -i keep no C++ binary, as `test_name in CPP_TESTS` drops them.
+        let python_only = Selection {
+            cpp: true,
+            include: vec!["test_nn".into()],
+            ..Default::default()
+        };
+        assert!(!python_only.keeps_cpp_binary("test_api"));
+        assert_eq!(
+            python_only
+                .filterset(&modules(), &policy())
+                .unwrap()
+                .as_deref(),
+            Some("binary(cpp) & none()")
+        );
     }
 
     #[test]
