@@ -123,6 +123,17 @@ fn an_unknown_include_is_a_clear_error() {
     assert!(!output.status.success());
     let err = String::from_utf8_lossy(&output.stderr);
     assert!(err.contains("--include test_nope"), "{err}");
+    // Under --cpp, -i names C++ binaries (run_test.py's cpp/<binary>).
+    let output = clean(Command::new(env!("CARGO_BIN_EXE_xtask")))
+        .args(["test", "--dry-run", "--cpp", "-i", "cpp/test_nope"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        err.contains("--include cpp/test_nope: no C++ test binary `test_nope`"),
+        "{err}"
+    );
 }
 
 #[test]
