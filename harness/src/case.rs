@@ -257,10 +257,14 @@ impl InitMethod {
 }
 
 /// A distributed test file run with one backend and one init method:
-/// `distributed::test_distributed_spawn::gloo::init_env`.
+/// `distributed::test_distributed_spawn::gloo::init_env`, or some of its classes when
+/// target determination scores them apart (run_test.py hands each TestRun to its
+/// distributed handler, which runs it per backend with the run's `-k`):
+/// `distributed::algorithms::quantization::test_quantization::only=DistQuantizationTests::gloo::init_env`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct DistributedCase {
     pub module: TestModule,
+    pub classes: Option<ClassFilter>,
     pub backend: String,
     pub init: InitMethod,
 }
@@ -281,6 +285,7 @@ impl DistributedCase {
         }
         Ok(DistributedCase {
             module: module.module,
+            classes: module.classes,
             backend: backend.to_string(),
             init,
         })
@@ -289,10 +294,19 @@ impl DistributedCase {
     pub fn name(&self) -> String {
         format!(
             "{}::{}::init_{}",
-            self.module.case_name(),
+            self.run().name(),
             self.backend,
             self.init.name()
         )
+    }
+
+    /// The file, or the classes of it, this configuration runs.
+    pub fn run(&self) -> PythonCase {
+        PythonCase {
+            module: self.module.clone(),
+            classes: self.classes.clone(),
+            piece: None,
+        }
     }
 
     /// `dist-gloo-init-env`: the report folder PyTorch's handler uses (for the `test`
@@ -462,10 +476,26 @@ mod tests {
             "distributed::test_distributed_spawn::gloo::init_env",
             "distributed::algorithms::quantization::test_quantization::nccl::init_file",
             "distributed::test_distributed_spawn::test::init_file",
+            "distributed::algorithms::quantization::test_quantization::only=DistQuantizationTests::gloo::init_env",
+            "distributed::algorithms::quantization::test_quantization::except=DistQuantizationTests::test::init_file",
         ] {
             let case = DistributedCase::parse(name).unwrap();
             assert_eq!(case.name(), name);
         }
+        let class_run = DistributedCase::parse(
+            "distributed::algorithms::quantization::test_quantization::only=DistQuantizationTests::gloo::init_env",
+        )
+        .unwrap();
+        assert_eq!(
+            class_run.classes,
+            Some(ClassFilter::Only(
+                ["DistQuantizationTests".to_string()].into()
+            ))
+        );
+        assert_eq!(
+            class_run.module.as_str(),
+            "distributed/algorithms/quantization/test_quantization"
+        );
         let case =
             DistributedCase::parse("distributed::test_distributed_spawn::gloo::init_env").unwrap();
         assert_eq!(case.module.as_str(), "distributed/test_distributed_spawn");

@@ -50,6 +50,9 @@ pub struct Policy {
     pub jit_executor_tests: Vec<String>,
     #[serde(rename = "CORE_TEST_LIST")]
     pub core_test_list: Vec<String>,
+    /// Prefixes of the files `--include-cpython-tests` keeps.
+    #[serde(rename = "CPYTHON_TESTS")]
+    pub cpython_tests: Vec<String>,
     #[serde(rename = "PYTEST_SKIP_RETRIES")]
     pub pytest_skip_retries: Vec<String>,
     #[serde(rename = "CUSTOM_HANDLERS")]
@@ -57,6 +60,10 @@ pub struct Policy {
     #[serde(rename = "DISTRIBUTED_TESTS_CONFIG")]
     pub distributed_tests_config: BTreeMap<String, BackendRule>,
     pub distributed: DistributedRules,
+    /// Files left out on some interpreter versions (test-manifests/build.toml).
+    pub python_versions: Vec<PythonVersionRule>,
+    /// Files left out for what the torch build lacks or is (test-manifests/build.toml).
+    pub torch_build: TorchBuildRules,
     pub sharding: Sharding,
     pub timeouts: Timeouts,
     /// Variables set for every case of the checkout (overlay); `{root}` is replaced by
@@ -112,12 +119,73 @@ pub struct Platforms {
     pub rocm: PlatformRules,
     pub s390x: PlatformRules,
     pub xpu: PlatformRules,
+    pub mps: MpsRules,
+}
+
+/// `--mps`: the files it runs instead of the selection, and the files that run only
+/// with it.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MpsRules {
+    pub selection: Vec<String>,
+    pub mps_only: Vec<String>,
+}
+
+/// `3.12`: an interpreter's major and minor version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(try_from = "String")]
+pub struct PyVersion(pub u32, pub u32);
+
+impl TryFrom<String> for PyVersion {
+    type Error = String;
+    fn try_from(text: String) -> Result<PyVersion, String> {
+        let bad = || format!("`{text}` is not a Python version such as \"3.12\"");
+        let (major, minor) = text.split_once('.').ok_or_else(bad)?;
+        Ok(PyVersion(
+            major.parse().map_err(|_| bad())?,
+            minor.parse().map_err(|_| bad())?,
+        ))
+    }
+}
+
+/// Files (prefixes) left out when the interpreter's version is at least `from` and
+/// below `below` (either bound may be absent).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PythonVersionRule {
+    pub from: Option<PyVersion>,
+    pub below: Option<PyVersion>,
+    pub exclude: Vec<String>,
+}
+
+impl PythonVersionRule {
+    pub fn applies_to(&self, version: PyVersion) -> bool {
+        self.from.is_none_or(|f| version >= f) && self.below.is_none_or(|b| version < b)
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TorchBuildRules {
+    /// Prefixes left out on a CUDA build.
+    pub cuda_exclude: Vec<String>,
+    /// Prefixes left out when torch.distributed is not available.
+    pub no_distributed_exclude: Vec<String>,
+    #[serde(rename = "TESTS_REQUIRING_LAPACK")]
+    pub tests_requiring_lapack: Vec<String>,
+    /// Exact names left out in slow-gradcheck mode.
+    #[serde(rename = "TESTS_NOT_USING_GRADCHECK")]
+    pub tests_not_using_gradcheck: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PlatformRules {
     pub blocklist: Vec<String>,
+    /// Windows: added to the blocklist on a GPU of compute capability 8.9 or later.
+    pub sm89_blocklist: Vec<String>,
+    /// Windows: added on 12.0 or later.
+    pub sm120_blocklist: Vec<String>,
     pub exclude_distributed: bool,
     #[serde(rename = "XPU_TEST")]
     pub xpu_test: Vec<String>,

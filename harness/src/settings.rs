@@ -18,6 +18,10 @@ pub mod var {
     pub const PYTEST_K: &str = "TORCH_HARNESS_PYTEST_K";
     /// What the doctests case runs (run_test.py's `--xdoctest-command`).
     pub const XDOCTEST_COMMAND: &str = "TORCH_HARNESS_XDOCTEST_COMMAND";
+    /// A JSON file with the interpreter probe's answer, instead of starting Python.
+    pub const PROBE: &str = "TORCH_HARNESS_PROBE";
+    /// run_test.py's slow-gradcheck mode (common_utils' TEST_WITH_SLOW_GRADCHECK: `1`).
+    pub const SLOW_GRADCHECK: &str = "PYTORCH_TEST_WITH_SLOW_GRADCHECK";
 }
 
 /// The variables that name a path. A relative one is a path from the folder the

@@ -5,15 +5,22 @@ mod common;
 use common::{Checkout, manifests};
 use std::path::Path;
 use torch_harness::case::PythonCase;
+use torch_harness::discover::host::Host;
+use torch_harness::discover::platform::Platform;
 use torch_harness::discover::python::{discover, lookup};
 use torch_harness::handlers::SetUp;
 use torch_harness::policy::Policy;
 
 const T: &str = "class T: pass\n";
 
+/// This platform, with nothing known of an interpreter: the discovery rules alone.
+fn here() -> Host {
+    Host::on(Platform::detect())
+}
+
 fn names(root: &Path) -> Vec<(String, bool)> {
     let policy = Policy::load(&manifests(), root).unwrap();
-    discover(root, &policy)
+    discover(root, &policy, &here())
         .unwrap()
         .into_iter()
         .map(|d| (d.case.name(), d.ignored.is_some()))
@@ -72,7 +79,7 @@ fn handler_cases_are_listed_only_in_pytorchs_own_tree_and_name_the_sources_they_
     assert_eq!(names(plain.root()), [("test_a".to_string(), false)]);
     let pytorch = Checkout::new(&[("test/test_a.py", T), ("torch/__init__.py", "")]);
     let policy = Policy::load(&manifests(), pytorch.root()).unwrap();
-    let found = discover(pytorch.root(), &policy).unwrap();
+    let found = discover(pytorch.root(), &policy, &here()).unwrap();
     let reason = |case: &str| {
         found
             .iter()
@@ -123,7 +130,7 @@ fn every_discovered_case_round_trips_through_its_name() {
     ]);
     for root in [demo.as_path(), fixture.root()] {
         let policy = Policy::load(&manifests(), root).unwrap();
-        let all = discover(root, &policy).unwrap();
+        let all = discover(root, &policy, &here()).unwrap();
         assert!(!all.is_empty());
         for found in all {
             let name = found.case.name();
@@ -131,7 +138,11 @@ fn every_discovered_case_round_trips_through_its_name() {
             assert_eq!(parsed, found.case, "{name}");
             // The --exact path finds the same case, with the same ignored state,
             // without walking test/.
-            assert_eq!(lookup(root, &policy, &parsed).unwrap(), found, "{name}");
+            assert_eq!(
+                lookup(root, &policy, &parsed, &here()).unwrap(),
+                found,
+                "{name}"
+            );
             // A set-up handler's case (doctests) may run without a file of its own.
             let handler = policy.handler(parsed.module.as_str());
             if found.ignored.is_none() && SetUp::of(parsed.module.as_str(), handler).is_none() {
@@ -139,6 +150,20 @@ fn every_discovered_case_round_trips_through_its_name() {
             }
         }
     }
+}
+
+#[test]
+fn the_aot_inductor_utils_file_runs_as_in_run_test_py() {
+    // run_test.py blocklists `test/inductor/test_aot_inductor_utils`, a name that matches
+    // nothing, so it runs the file; so does this harness.
+    let checkout = Checkout::new(&[
+        ("test/inductor/test_aot_inductor_utils.py", T),
+        ("test/inductor/test_aoti_cross_compile_windows.py", T),
+    ]);
+    assert_eq!(
+        names(checkout.root()),
+        [("inductor::test_aot_inductor_utils".to_string(), false)]
+    );
 }
 
 #[test]
@@ -160,6 +185,7 @@ fn lookup_refuses_blocklisted_and_missing_files() {
         checkout.root(),
         &policy,
         &PythonCase::parse("jit::test_script").unwrap(),
+        &here(),
     )
     .unwrap_err()
     .to_string();
@@ -168,6 +194,7 @@ fn lookup_refuses_blocklisted_and_missing_files() {
         checkout.root(),
         &policy,
         &PythonCase::parse("test_nothing").unwrap(),
+        &here(),
     )
     .unwrap_err()
     .to_string();
@@ -178,14 +205,14 @@ fn lookup_refuses_blocklisted_and_missing_files() {
 fn a_checkout_without_test_folder_is_a_clear_error() {
     let checkout = Checkout::new(&[("README", "")]);
     let policy = Policy::load(&manifests(), checkout.root()).unwrap();
-    let err = discover(checkout.root(), &policy).unwrap_err().to_string();
+    let err = discover(checkout.root(), &policy, &here())
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("PYTORCH_ROOT"), "{err}");
 }
 
 #[test]
 fn platform_blocklists_list_their_files_as_ignored() {
-    use torch_harness::discover::platform::Platform;
-    use torch_harness::discover::python::discover_on;
     let checkout = Checkout::new(&[
         ("test/test_nn.py", T),
         ("test/test_jit_legacy.py", T),
@@ -193,7 +220,7 @@ fn platform_blocklists_list_their_files_as_ignored() {
     ]);
     let policy = Policy::load(&manifests(), checkout.root()).unwrap();
     let on = |platform| -> Vec<(String, bool)> {
-        discover_on(checkout.root(), &policy, platform)
+        discover(checkout.root(), &policy, &Host::on(platform))
             .unwrap()
             .into_iter()
             .map(|d| (d.case.name(), d.ignored.is_some()))

@@ -190,3 +190,49 @@ fn a_retry_never_turns_a_distributed_failure_green() {
         "the retry ran nothing"
     );
 }
+
+#[test]
+fn a_class_run_target_determination_scores_runs_per_backend_with_its_classes() {
+    // run_test.py hands each TestRun of a per-backend file to its distributed handler,
+    // which runs it for every backend with the run's class filter.
+    let td = r#"{"_test_scores": [[{"test_file": "distributed/algorithms/quantization/test_quantization",
+        "included": ["DistQuantizationTests"]}, 1.0]],
+        "_original_tests": ["distributed/algorithms/quantization/test_quantization"]}"#;
+    let c = common::Checkout::new(&[
+        (
+            "test/distributed/algorithms/quantization/test_quantization.py",
+            DUMP,
+        ),
+        (".additional_ci_files/td_results.json", td),
+        (
+            "torch-harness.toml",
+            "[distributed]\navailable_backends = [\"test\", \"gloo\"]\n",
+        ),
+    ]);
+    let list = harness(c.root(), c.root(), &["--list", "--format", "terse"], &[]);
+    assert!(list.status.success(), "{}", common::stderr(&list));
+    let file = "distributed::algorithms::quantization::test_quantization";
+    let mut expected = Vec::new();
+    for run in ["except=DistQuantizationTests", "only=DistQuantizationTests"] {
+        // Backends this machine lacks (mpi, nccl) are listed too, as ignored.
+        for backend in ["gloo", "mpi", "nccl", "test"] {
+            for init in ["env", "file"] {
+                expected.push(format!("{file}::{run}::{backend}::init_{init}: test"));
+            }
+        }
+    }
+    assert_eq!(common::stdout(&list).lines().collect::<Vec<_>>(), expected);
+    // The class run passes its class on (unittest mode: as an argument).
+    let case = format!("{file}::only=DistQuantizationTests::gloo::init_env");
+    let run = harness(c.root(), c.root(), &[&case, "--exact"], &[]);
+    assert!(run.status.success(), "{}", common::stderr(&run));
+    let info: Value =
+        serde_json::from_slice(&std::fs::read(c.root().join("gloo-env.json")).unwrap()).unwrap();
+    let argv: Vec<&str> = info["argv"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(argv.contains(&"DistQuantizationTests"), "{argv:?}");
+}

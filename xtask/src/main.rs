@@ -15,6 +15,7 @@ mod fuzz;
 mod lists;
 mod nextest;
 mod order;
+mod parity;
 mod plan;
 mod reenable;
 mod report;
@@ -73,6 +74,12 @@ enum Command {
     /// Measure the harness.
     #[command(subcommand)]
     Bench(bench::Bench),
+    /// Compare the selection with run_test.py's, recorded on a stub tree (the fixture,
+    /// or a fresh oracle file): one row per flag set.
+    Parity(parity::ParityArgs),
+    /// One flag set of `parity`, in its own environment (used by `parity`).
+    #[command(name = "parity-case", hide = true)]
+    ParityCase(parity::CaseArgs),
 }
 
 fn main() -> ExitCode {
@@ -96,6 +103,8 @@ fn main() -> ExitCode {
         }
         Command::Check { nextest_args } => test::check(&nextest_args),
         Command::Bench(bench) => bench::run(bench).map(|()| ExitCode::SUCCESS),
+        Command::Parity(args) => parity::run(args),
+        Command::ParityCase(args) => parity::case(args),
     };
     result.unwrap_or_else(|e| {
         eprintln!("error: {e:#}");

@@ -53,10 +53,14 @@ pub fn case_runs(resolved: &Resolved) -> Vec<(String, TestRun)> {
         };
         (d.case.name(), run)
     });
-    let distributed = resolved
-        .distributed
-        .iter()
-        .map(|d| (d.case.name(), TestRun::whole(d.case.module.as_str())));
+    // A distributed configuration of a class run is that class run, per backend.
+    let distributed = resolved.distributed.iter().map(|d| {
+        let run = TestRun {
+            file: d.case.module.as_str().to_string(),
+            classes: d.case.classes.clone(),
+        };
+        (d.case.name(), run)
+    });
     let cpp = resolved.cpp.iter().map(|d| {
         let file = format!("cpp/{}", d.case.binary);
         (d.case.name(), TestRun::whole(&file))

@@ -5,6 +5,7 @@ use clap::Args;
 use torch_harness::case::TestModule;
 use torch_harness::discover::cpp::{self, DiscoveredCpp};
 use torch_harness::discover::distributed::{self, DiscoveredDistributed};
+use torch_harness::discover::host::Host;
 use torch_harness::discover::python::{Discovered, discover};
 use torch_harness::plan::PlanFile;
 use torch_harness::plan::select::Selection;
@@ -33,12 +34,22 @@ pub struct SelectArgs {
     /// Only functorch/ files.
     #[arg(long)]
     functorch: bool,
+    /// Only CPython's own tests (dynamo/cpython/).
+    #[arg(long)]
+    include_cpython_tests: bool,
     /// Only dynamo/ files.
     #[arg(long)]
     include_dynamo_core_tests: bool,
     /// Only inductor/ files.
     #[arg(long)]
     include_inductor_core_tests: bool,
+    /// Only files starting dynamo/test_einops.
+    #[arg(long)]
+    einops: bool,
+    /// run_test.py's fixed MPS list instead of the selection, with
+    /// PYTORCH_TESTING_DEVICE_ONLY_FOR=mps (test_mps and test_metal are left out otherwise).
+    #[arg(long)]
+    mps: bool,
     /// Only onnx/ files (left out otherwise).
     #[arg(long)]
     onnx: bool,
@@ -60,7 +71,12 @@ pub struct SelectArgs {
     exclude_inductor_tests: bool,
     #[arg(long)]
     exclude_quantization_tests: bool,
-    /// Only the C++ gtest cases (without it they run unless a flag narrows the run).
+    /// Accepted as run_test.py's flag; the Windows blocklist never applies where this
+    /// harness runs (Unix-like systems).
+    #[arg(long)]
+    ignore_win_blocklist: bool,
+    /// Only the C++ gtest cases (without it they run only when no selection flag and no
+    /// TEST_CONFIG is given, the whole suite).
     #[arg(long)]
     cpp: bool,
 }
@@ -69,8 +85,13 @@ impl SelectArgs {
     /// The flags on top of what TEST_CONFIG's CI job passes (`.ci/pytorch/test.sh`).
     fn selection(&self, config: Option<Selection>) -> Selection {
         let base = config.unwrap_or_default();
-        let mut include = base.include;
-        include.extend(self.include.iter().cloned());
+        // Files named on the command line replace the config's own (the inductor
+        // config's list), as test.sh passes one `--include` per run_test.py call.
+        let include = if self.include.is_empty() {
+            base.include
+        } else {
+            self.include.clone()
+        };
         let mut exclude = base.exclude;
         exclude.extend(self.exclude.iter().cloned());
         Selection {
@@ -79,11 +100,14 @@ impl SelectArgs {
             jit: base.jit || self.jit,
             distributed_tests: base.distributed_tests || self.distributed_tests,
             core: base.core || self.core,
+            include_cpython_tests: base.include_cpython_tests || self.include_cpython_tests,
             include_dynamo_core_tests: base.include_dynamo_core_tests
                 || self.include_dynamo_core_tests,
             include_inductor_core_tests: base.include_inductor_core_tests
                 || self.include_inductor_core_tests,
             functorch: base.functorch || self.functorch,
+            einops: base.einops || self.einops,
+            mps: base.mps || self.mps,
             onnx: base.onnx || self.onnx,
             xpu: base.xpu || self.xpu,
             openreg: base.openreg || self.openreg,
@@ -98,6 +122,7 @@ impl SelectArgs {
             exclude_quantization_tests: base.exclude_quantization_tests
                 || self.exclude_quantization_tests,
             cpp: base.cpp || self.cpp,
+            ignore_win_blocklist: base.ignore_win_blocklist || self.ignore_win_blocklist,
         }
     }
 }
@@ -115,6 +140,8 @@ pub struct Resolved {
     pub cpp: Vec<DiscoveredCpp>,
     /// The selection as a nextest filterset; None when it keeps every case.
     pub filterset: Option<String>,
+    /// Variables the selection sets for the test processes (`--mps`).
+    pub child_env: Vec<(&'static str, &'static str)>,
 }
 
 impl Resolved {
@@ -225,13 +252,14 @@ pub fn resolve(args: &SelectArgs, workspace: Option<&std::path::Path>) -> Result
     // Cargo's own answer, `build.target-dir` included (the times of earlier runs are there).
     settings.target_dir = crate::workspace::target_dir(&settings.workspace)?;
     let policy = Policy::load(&settings.manifests, &settings.root)?;
-    let found: Vec<Discovered> = discover(&settings.root, &policy)?
+    let host = Host::detect(&settings);
+    let found: Vec<Discovered> = discover(&settings.root, &policy, &host)?
         .into_iter()
         .filter(|d| d.ignored.is_none())
         .collect();
     let backends = distributed::backends_here(&settings, &policy).map_err(anyhow::Error::msg)?;
     let per_backend: Vec<DiscoveredDistributed> =
-        distributed::discover(&settings.root, &policy, &backends)
+        distributed::discover(&settings.root, &policy, &backends)?
             .into_iter()
             .filter(|d| d.setup.is_ok())
             .collect();
@@ -242,6 +270,7 @@ pub fn resolve(args: &SelectArgs, workspace: Option<&std::path::Path>) -> Result
     let selection = args.selection(from_config);
     let kept = selection.apply(&modules, &policy)?;
     let mut filterset = selection.filterset(&modules, &policy)?;
+    let child_env = selection.child_env();
     let selected = found
         .into_iter()
         .filter(|d| kept.contains(&d.case.module))
@@ -278,5 +307,6 @@ pub fn resolve(args: &SelectArgs, workspace: Option<&std::path::Path>) -> Result
         distributed,
         cpp,
         filterset,
+        child_env,
     })
 }

@@ -38,11 +38,11 @@ pub struct TestArgs {
         requires = "shard",
         conflicts_with_all = [
             "times", "threads", "changed", "enable_td", "include", "exclude", "core", "jit",
-            "distributed_tests", "functorch", "include_dynamo_core_tests",
-            "include_inductor_core_tests", "onnx", "xpu", "openreg", "exclude_jit_executor",
+            "distributed_tests", "functorch", "include_cpython_tests", "include_dynamo_core_tests",
+            "include_inductor_core_tests", "einops", "mps", "onnx", "xpu", "openreg", "exclude_jit_executor",
             "exclude_torch_export_tests", "exclude_aot_dispatch_tests",
             "exclude_distributed_tests", "exclude_inductor_tests",
-            "exclude_quantization_tests", "cpp",
+            "exclude_quantization_tests", "cpp", "ignore_win_blocklist",
         ]
     )]
     plan_file: Option<PathBuf>,
@@ -279,6 +279,9 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
     }
     if args.dynamo {
         nextest.env("PYTORCH_TEST_WITH_DYNAMO", "1");
+    }
+    for (name, value) in &resolved.child_env {
+        nextest.env(name, value);
     }
     if args.inductor {
         nextest.env("PYTORCH_TEST_WITH_INDUCTOR", "1");

@@ -179,9 +179,9 @@ fn the_td_order_is_run_test_pys_and_enable_td_keeps_the_top_quarter() {
         .args(["test", "--dry-run", "--enable-td", "--no-failed-first"])
         .output()
         .unwrap());
-    // 25 * 22 / 100 = 5: runs 1-6 run; runs 6-22 are listed as excluded, as
-    // run_test.py's get_top_per_tests cuts (the run at the cut is in both). They start
-    // run-alone ones first, each group in score order.
+    // 25 * 22 / 100 + 1 = 6: runs 1-6 run; runs 7-22 are listed as excluded, as
+    // run_test.py's get_top_per_tests cuts (`tests[:6], tests[6:]`).
+    // They start run-alone ones first, each group in score order.
     let cases = lines_after(&out, "    ");
     assert_eq!(
         cases,
@@ -195,7 +195,7 @@ fn the_td_order_is_run_test_pys_and_enable_td_keeps_the_top_quarter() {
         ]
     );
     let excluded = lines_after(&out, "td excluded:");
-    let expected: Vec<String> = EXPECTED_ORDER[5..]
+    let expected: Vec<String> = EXPECTED_ORDER[6..]
         .iter()
         .map(|r| r.rsplit_once(" (").unwrap().0.to_string())
         .collect();
@@ -232,7 +232,7 @@ fn in_ci_the_exclusions_file_lists_both_sides() {
         serde_json::from_slice(&std::fs::read(&files[0]).unwrap()).unwrap();
     let included = json["included"].as_array().unwrap();
     let excluded = json["excluded"].as_array().unwrap();
-    assert_eq!((included.len(), excluded.len()), (6, 17));
+    assert_eq!((included.len(), excluded.len()), (6, 16));
     assert_eq!(
         included[0],
         serde_json::json!({"test_file": "test_ops", "included": ["TestCommon"]})
@@ -243,7 +243,7 @@ fn in_ci_the_exclusions_file_lists_both_sides() {
     );
     assert_eq!(
         excluded[0],
-        serde_json::json!({"test_file": "test_autograd"})
+        serde_json::json!({"test_file": "test_binary_ufuncs"})
     );
 }
 
@@ -268,7 +268,7 @@ fn a_pull_request_job_in_ci_gets_td_without_the_flag_as_run_test_py_does() {
     );
     // The same top quarter as with --enable-td: 6 of the 22 runs.
     assert_eq!(lines_after(&out, "    ").len(), 6, "{out}");
-    assert_eq!(lines_after(&out, "td excluded:").len(), 17, "{out}");
+    assert_eq!(lines_after(&out, "td excluded:").len(), 16, "{out}");
     // NO_TD=1 turns the default off; every case runs.
     let mut cmd = xtask(checkout.path());
     pull(&mut cmd);
@@ -616,4 +616,66 @@ fn class_runs_follow_their_file_into_filtersets_and_shard_plans() {
     );
     expected.sort();
     assert_eq!(planned, expected);
+}
+
+#[test]
+fn enable_td_keeps_a_distributed_class_run_on_every_backend_and_not_the_rest_of_its_file() {
+    // run_test.py cuts the TestRuns (the class run, the rest of the file, each plain
+    // file) and its distributed handler runs each kept run on every backend.
+    let dir = tempfile::tempdir().unwrap();
+    for (path, text) in [
+        (
+            "test/distributed/algorithms/quantization/test_quantization.py",
+            "",
+        ),
+        ("test/test_a.py", ""),
+        ("test/test_b.py", ""),
+        ("test/test_c.py", ""),
+        (
+            "torch-harness.toml",
+            "[distributed]\navailable_backends = [\"test\", \"gloo\"]\n",
+        ),
+        (
+            ".additional_ci_files/td_results.json",
+            r#"{"_test_scores": [
+                [{"test_file": "distributed/algorithms/quantization/test_quantization",
+                  "included": ["DistQuantizationTests"]}, 1.0],
+                [{"test_file": "test_b"}, 0.5]],
+              "_original_tests": ["distributed/algorithms/quantization/test_quantization",
+                "test_a", "test_b", "test_c"]}"#,
+        ),
+    ] {
+        let path = dir.path().join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    let out = ok(xtask(dir.path())
+        .args(["test", "--dry-run", "--enable-td", "--no-failed-first"])
+        .output()
+        .unwrap());
+    // Five runs: 25 * 5 / 100 + 1 = 2 kept, the class run and test_b.
+    let file = "distributed::algorithms::quantization::test_quantization";
+    let mut cases = lines_after(&out, "    ");
+    cases.sort();
+    assert_eq!(
+        cases,
+        [
+            format!("{file}::only=DistQuantizationTests::gloo::init_env"),
+            format!("{file}::only=DistQuantizationTests::gloo::init_file"),
+            format!("{file}::only=DistQuantizationTests::test::init_env"),
+            format!("{file}::only=DistQuantizationTests::test::init_file"),
+            "test_b".to_string(),
+        ],
+        "{out}"
+    );
+    let excluded = lines_after(&out, "td excluded:");
+    assert_eq!(
+        excluded,
+        [
+            "distributed/algorithms/quantization/test_quantization, not (DistQuantizationTests)",
+            "test_a",
+            "test_c",
+        ],
+        "{out}"
+    );
 }

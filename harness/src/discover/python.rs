@@ -4,7 +4,7 @@
 //! extra tests that exist in the checkout.
 
 use crate::case::{PythonCase, TestModule};
-use crate::discover::platform::Platform;
+use crate::discover::host::Host;
 use crate::handlers::{SetUp, sources};
 use crate::policy::{Handler, Policy};
 use std::path::{Path, PathBuf};
@@ -30,17 +30,13 @@ pub enum DiscoverError {
     },
 }
 
-/// The Python cases of `root`, sorted by name, on this platform.
-pub fn discover(root: &Path, policy: &Policy) -> Result<Vec<Discovered>, DiscoverError> {
-    discover_on(root, policy, Platform::detect())
-}
-
-/// The Python cases of `root` on `platform`: its blocklisted files are listed as
-/// ignored, with the reason, rather than dropped.
-pub fn discover_on(
+/// The Python cases of `root` on `host`, sorted by name: the files run_test.py leaves
+/// out there (its platform blocklist, the interpreter's version, the torch build) are
+/// listed as ignored, with the reason, rather than dropped.
+pub fn discover(
     root: &Path,
     policy: &Policy,
-    platform: Platform,
+    host: &Host,
 ) -> Result<Vec<Discovered>, DiscoverError> {
     let test_dir = root.join("test");
     if !test_dir.is_dir() {
@@ -58,7 +54,7 @@ pub fn discover_on(
         {
             continue;
         }
-        found.push(classify(root, module, policy, platform));
+        found.push(classify(root, module, policy, host));
     }
     for extra in &policy.discovery.extra_tests {
         let Ok(module) = TestModule::new(extra) else {
@@ -68,7 +64,7 @@ pub fn discover_on(
             continue;
         }
         if module.file(root).is_file() {
-            found.push(classify(root, module, policy, platform));
+            found.push(classify(root, module, policy, host));
         } else if is_pytorch_source
             && policy
                 .handler(extra)
@@ -76,7 +72,7 @@ pub fn discover_on(
         {
             // Made by a handler's own set-up (doctests, the AOT variants): listed, so it
             // cannot vanish, ignored with the reason while the checkout lacks its sources.
-            found.push(classify(root, module, policy, platform));
+            found.push(classify(root, module, policy, host));
         }
     }
     found.sort_by(|a, b| a.case.module.cmp(&b.case.module));
@@ -124,15 +120,11 @@ pub enum LookupError {
 
 /// The one case `case` names, found without walking `test/`: the same answer
 /// [`discover`] gives for it.
-pub fn lookup(root: &Path, policy: &Policy, case: &PythonCase) -> Result<Discovered, LookupError> {
-    lookup_on(root, policy, case, Platform::detect())
-}
-
-pub fn lookup_on(
+pub fn lookup(
     root: &Path,
     policy: &Policy,
     case: &PythonCase,
-    platform: Platform,
+    host: &Host,
 ) -> Result<Discovered, LookupError> {
     let module = &case.module;
     let is_extra = policy
@@ -160,15 +152,15 @@ pub fn lookup_on(
     if !file.is_file() && !made_by_handler {
         return Err(LookupError::Missing(file));
     }
-    let found = classify(root, module.clone(), policy, platform);
+    let found = classify(root, module.clone(), policy, host);
     Ok(Discovered {
         case: case.clone(),
         ..found
     })
 }
 
-fn classify(root: &Path, module: TestModule, policy: &Policy, platform: Platform) -> Discovered {
-    if let Some(reason) = platform.blocked(module.as_str(), policy) {
+fn classify(root: &Path, module: TestModule, policy: &Policy, host: &Host) -> Discovered {
+    if let Some(reason) = host.blocked(module.as_str(), policy) {
         return Discovered {
             case: PythonCase::whole(module),
             ignored: Some(reason),
@@ -176,7 +168,9 @@ fn classify(root: &Path, module: TestModule, policy: &Policy, platform: Platform
     }
     let handler = policy.handler(module.as_str());
     let ignored = match handler {
-        Some(Handler::Subprocess) | Some(Handler::Distributed) | None => None,
+        // run_ci_sanity_check has no set-up: the file runs as any file, and its
+        // verdict is turned round (run::judge::intended_failure).
+        Some(Handler::Subprocess | Handler::Distributed | Handler::CiSanityCheck) | None => None,
         Some(other) => match SetUp::of(module.as_str(), handler) {
             // Runs once the checkout has its sources; the machine's tools are
             // checked where the case becomes a trial.

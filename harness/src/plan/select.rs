@@ -1,6 +1,8 @@
 //! run_test.py's selection flags (research §2.2-2.4) over the discovered test modules,
 //! and the same selection as a nextest filterset, so `cargo nextest run -E '…'` picks
-//! exactly the cases `cargo xtask test` would.
+//! exactly the cases `cargo xtask test` would. The steps follow run_test.py's 2026
+//! `get_selected_tests` in its order; what it leaves out for the platform, interpreter
+//! and torch build is left out by discovery (`discover::host`), for every entry point.
 
 use crate::case::TestModule;
 use crate::policy::Policy;
@@ -15,9 +17,16 @@ pub struct Selection {
     pub jit: bool,
     pub distributed_tests: bool,
     pub core: bool,
+    /// `--include-cpython-tests`: only CPYTHON_TESTS.
+    pub include_cpython_tests: bool,
     pub include_dynamo_core_tests: bool,
     pub include_inductor_core_tests: bool,
     pub functorch: bool,
+    /// `--einops`: only files starting `dynamo/test_einops`.
+    pub einops: bool,
+    /// `--mps`: run_test.py's fixed MPS list instead of the selection, with
+    /// `PYTORCH_TESTING_DEVICE_ONLY_FOR=mps`.
+    pub mps: bool,
     pub onnx: bool,
     pub xpu: bool,
     pub openreg: bool,
@@ -27,8 +36,12 @@ pub struct Selection {
     pub exclude_distributed_tests: bool,
     pub exclude_inductor_tests: bool,
     pub exclude_quantization_tests: bool,
-    /// `--cpp`: only the C++ gtest cases.
+    /// `--cpp`: only the C++ gtest cases (narrowed by `-i cpp/<binary>`).
     pub cpp: bool,
+    /// `--ignore-win-blocklist`: run_test.py then skips WINDOWS_BLOCKLIST. Accepted so
+    /// its command lines work here; this harness runs on Unix-like systems only, where
+    /// that blocklist never applies.
+    pub ignore_win_blocklist: bool,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -71,9 +84,9 @@ impl Matcher {
     fn filterset(&self) -> String {
         match self {
             // The file, its class runs, a piece of either, or one of its distributed
-            // configurations.
+            // configurations (of the whole file or a class run).
             Matcher::Exact(m) => format!(
-                r"test(/^{}((::(only|except)=[^:]+)?(::shard_\d+_of_\d+)?|::[^:]+::init_[a-z]+)$/)",
+                r"test(/^{}(::(only|except)=[^:]+)?((::shard_\d+_of_\d+)?|::[^:]+::init_[a-z]+)$/)",
                 escape(&case_name(m))
             ),
             Matcher::Prefix(p) => format!("test(/^{}/)", escape(&case_name(p))),
@@ -91,21 +104,61 @@ enum Step {
 
 impl Selection {
     /// Whether the C++ gtest cases run: with `--cpp` (and then only they), or when no
-    /// flag narrows the run to some Python files.
+    /// flag is given at all, which runs the whole suite. run_test.py leaves CPP_TESTS out
+    /// whenever `--cpp` is missing (`options.exclude.extend(CPP_TESTS)`), so any of its
+    /// flags (or a TEST_CONFIG, whose flags join these) does too. README lists the
+    /// no-flag case as a deliberate divergence.
     pub fn includes_cpp(&self) -> bool {
-        self.cpp || !self.narrows()
+        self.cpp || *self == Selection::default()
     }
 
-    fn narrows(&self) -> bool {
-        !self.include.is_empty()
-            || self.jit
-            || self.distributed_tests
-            || self.core
-            || self.include_dynamo_core_tests
-            || self.include_inductor_core_tests
-            || self.functorch
-            || self.onnx
-            || self.openreg
+    /// Whether the C++ binary `binary` (run_test.py's `cpp/<binary>`) stays selected
+    /// under `--cpp`: `-i` narrows to the `cpp/` names it gives (`selected_tests` kept
+    /// `in CPP_TESTS`), and `-x` prefixes drop names as for Python files.
+    pub fn keeps_cpp_binary(&self, binary: &str) -> bool {
+        let name = format!("cpp/{binary}");
+        let included =
+            self.include.is_empty() || self.include.iter().any(|i| i.trim_end_matches('/') == name);
+        included && !self.exclude.iter().any(|x| name.starts_with(x.as_str()))
+    }
+
+    /// `--cpp`'s filterset from the flags alone (no listing at hand): every C++ suite
+    /// of the binaries they keep.
+    fn cpp_names_filterset(&self) -> String {
+        let mut clauses = vec!["binary(cpp)".to_string()];
+        if !self.include.is_empty() {
+            let binaries: Vec<String> = self
+                .include
+                .iter()
+                .filter_map(|i| i.trim_end_matches('/').strip_prefix("cpp/"))
+                .map(|b| format!("test(/^{}::/)", escape(b)))
+                .collect();
+            clauses.push(if binaries.is_empty() {
+                "none()".into()
+            } else {
+                format!("({})", binaries.join(" | "))
+            });
+        }
+        for x in &self.exclude {
+            // `-x cpp` or `-x cpp/test_a`: a prefix of `cpp/<binary>`.
+            if let Some(rest) = x.strip_prefix("cpp") {
+                let binary = rest.strip_prefix('/').unwrap_or(rest);
+                if rest.is_empty() || rest.starts_with('/') {
+                    clauses.push(format!("not test(/^{}/)", escape(binary)));
+                }
+            }
+        }
+        clauses.join(" & ")
+    }
+
+    /// Variables the selected test processes get (run_test.py sets them in its own
+    /// environment, which every test inherits).
+    pub fn child_env(&self) -> Vec<(&'static str, &'static str)> {
+        if self.mps {
+            vec![("PYTORCH_TESTING_DEVICE_ONLY_FOR", "mps")]
+        } else {
+            Vec::new()
+        }
     }
 
     /// A flag that keeps only some Python files cannot also keep only C++ cases: the
@@ -218,7 +271,7 @@ impl Selection {
         policy: &Policy,
     ) -> Result<Option<String>, SelectError> {
         if self.cpp {
-            return Ok(Some("binary(cpp)".into()));
+            return Ok(Some(self.cpp_names_filterset()));
         }
         let steps = self.steps(all, policy)?;
         let clauses: Vec<String> = steps
@@ -231,7 +284,7 @@ impl Selection {
             })
             .collect();
         if clauses.is_empty() {
-            return Ok(None);
+            return Ok((!self.includes_cpp()).then(|| "not binary(cpp)".into()));
         }
         // Module clauses speak of Python files; C++ suites pass or fail as a whole.
         let modules = clauses.join(" & ");
@@ -267,6 +320,9 @@ impl Selection {
             }
             steps.push(Step::Keep(any));
         }
+        // get_selected_tests, in its order: each flag below narrows the selection at
+        // once (`selected_tests = filter(...)`), `--mps` and `--openreg` replace it,
+        // and `exclude` gathers options.exclude, applied after them all.
         if self.jit {
             steps.push(Step::Keep(vec![Matcher::Contains("jit".into())]));
         }
@@ -278,6 +334,11 @@ impl Selection {
                 policy.core_test_list.iter().map(|m| exact(m)).collect(),
             ));
         }
+        if self.include_cpython_tests {
+            steps.push(Step::Keep(
+                policy.cpython_tests.iter().map(|m| prefix(m)).collect(),
+            ));
+        }
         if self.include_dynamo_core_tests {
             steps.push(Step::Keep(vec![prefix("dynamo")]));
         }
@@ -287,14 +348,34 @@ impl Selection {
         if self.functorch {
             steps.push(Step::Keep(vec![prefix("functorch")]));
         }
-        // Without --mps, --xpu or --openreg their files are left out.
-        let mut drop = vec![exact("test_mps"), exact("test_metal")];
+        if self.einops {
+            steps.push(Step::Keep(vec![prefix("dynamo/test_einops")]));
+        }
+        let mps = &policy.platforms.mps;
+        let mut drop = Vec::new();
+        if self.mps {
+            // `selected_tests = [...]`: whatever came before no longer counts.
+            steps.clear();
+            steps.push(Step::Keep(mps.selection.iter().map(|m| exact(m)).collect()));
+        } else {
+            drop.extend(mps.mps_only.iter().map(|m| prefix(m)));
+        }
         if self.xpu {
-            drop.extend(policy.platforms.xpu.blocklist.iter().map(|m| prefix(m)));
+            // exclude_tests(XPU_BLOCKLIST, selected_tests): on the selection now.
+            steps.push(Step::Drop(
+                policy
+                    .platforms
+                    .xpu
+                    .blocklist
+                    .iter()
+                    .map(|m| prefix(m))
+                    .collect(),
+            ));
         } else {
             drop.extend(policy.platforms.xpu.xpu_test.iter().map(|m| prefix(m)));
         }
         if self.openreg {
+            steps.clear();
             steps.push(Step::Keep(vec![exact("test_openreg")]));
         } else {
             drop.push(prefix("test_openreg"));
@@ -545,6 +626,185 @@ mod tests {
         assert!(all.contains(&"test_jit".to_string()));
     }
 
+    fn select_from(selection: Selection, modules: &[&str]) -> Vec<String> {
+        let all: Vec<TestModule> = modules
+            .iter()
+            .map(|m| TestModule::new(m).unwrap())
+            .collect();
+        selection
+            .apply(&all, &policy())
+            .unwrap()
+            .iter()
+            .map(|m| m.to_string())
+            .collect()
+    }
+
+    const TREE_2026: [&str; 13] = [
+        "cpython/v3_13/test_bool",
+        "dynamo/cpython/3_13/test_list",
+        "dynamo/test_einops",
+        "dynamo/test_einops_extra",
+        "dynamo/test_misc",
+        "nn/test_convolution",
+        "test_metal",
+        "test_mps",
+        "test_mps_extra",
+        "test_nn",
+        "test_openreg",
+        "test_ops",
+        "test_torch",
+    ];
+
+    #[test]
+    fn the_2026_flags_keep_their_groups() {
+        let cpython = Selection {
+            include_cpython_tests: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            select_from(cpython, &TREE_2026),
+            ["cpython/v3_13/test_bool", "dynamo/cpython/3_13/test_list"]
+        );
+        let einops = Selection {
+            einops: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            select_from(einops, &TREE_2026),
+            ["dynamo/test_einops", "dynamo/test_einops_extra"]
+        );
+    }
+
+    #[test]
+    fn mps_replaces_the_selection_with_its_list() {
+        // `selected_tests = [...]` after --core narrowed it: --core no longer counts.
+        let mps = Selection {
+            core: true,
+            mps: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            select_from(mps.clone(), &TREE_2026),
+            [
+                "nn/test_convolution",
+                "test_metal",
+                "test_mps",
+                "test_nn",
+                "test_ops"
+            ]
+        );
+        assert_eq!(
+            mps.child_env(),
+            [("PYTORCH_TESTING_DEVICE_ONLY_FOR", "mps")]
+        );
+        // Without it test_mps and test_metal are excluded, as prefixes (options.exclude).
+        let plain = select_from(Selection::default(), &TREE_2026);
+        assert!(
+            !plain
+                .iter()
+                .any(|m| m.starts_with("test_mps") || m == "test_metal"),
+            "{plain:?}"
+        );
+        assert!(Selection::default().child_env().is_empty());
+    }
+
+    #[test]
+    fn openreg_replaces_the_selection_even_after_xpu_dropped_it() {
+        for before in [
+            Selection {
+                core: true,
+                ..Default::default()
+            },
+            Selection {
+                xpu: true,
+                ..Default::default()
+            },
+        ] {
+            let openreg = Selection {
+                openreg: true,
+                ..before
+            };
+            assert_eq!(select_from(openreg, &TREE_2026), ["test_openreg"]);
+        }
+    }
+
+    #[test]
+    fn cpp_cases_run_with_no_flag_or_with_cpp_only() {
+        assert!(Selection::default().includes_cpp());
+        let cpp = Selection {
+            cpp: true,
+            ..Default::default()
+        };
+        assert!(cpp.includes_cpp());
+        // Any run_test.py flag leaves CPP_TESTS out, as run_test.py does without --cpp;
+        // the filterset says so even when it has nothing else to say.
+        let exclude = Selection {
+            exclude: vec!["test_nothing_here".into()],
+            ..Default::default()
+        };
+        assert!(!exclude.includes_cpp());
+        let plain: Vec<TestModule> = ["test_nn", "test_ops"]
+            .iter()
+            .map(|m| TestModule::new(m).unwrap())
+            .collect();
+        assert_eq!(
+            exclude.filterset(&plain, &policy()).unwrap().as_deref(),
+            Some("not binary(cpp)")
+        );
+        assert_eq!(
+            Selection::default().filterset(&plain, &policy()).unwrap(),
+            None
+        );
+        let ci_default = Selection {
+            exclude_jit_executor: true,
+            exclude_distributed_tests: true,
+            ..Default::default()
+        };
+        assert!(!ci_default.includes_cpp());
+    }
+
+    #[test]
+    fn cpp_with_include_keeps_the_binaries_it_names() {
+        // test.sh's test_libtorch: `run_test.py --cpp -i cpp/test_api`.
+        let cpp = Selection {
+            cpp: true,
+            include: vec!["cpp/test_api".into()],
+            ..Default::default()
+        };
+        assert!(cpp.keeps_cpp_binary("test_api"));
+        assert!(!cpp.keeps_cpp_binary("test_jit"));
+        assert!(!cpp.keeps_cpp_binary("test_api_extra"));
+        assert_eq!(
+            cpp.filterset(&modules(), &policy()).unwrap().as_deref(),
+            Some(r"binary(cpp) & (test(/^test_api::/))")
+        );
+        let all_but = Selection {
+            cpp: true,
+            exclude: vec!["cpp/test_j".into()],
+            ..Default::default()
+        };
+        assert!(all_but.keeps_cpp_binary("test_api"));
+        assert!(!all_but.keeps_cpp_binary("test_jit"));
+        assert_eq!(
+            all_but.filterset(&modules(), &policy()).unwrap().as_deref(),
+            Some(r"binary(cpp) & not test(/^test_j/)")
+        );
+        // Python names in -i keep no C++ binary, as `test_name in CPP_TESTS` drops them.
+        let python_only = Selection {
+            cpp: true,
+            include: vec!["test_nn".into()],
+            ..Default::default()
+        };
+        assert!(!python_only.keeps_cpp_binary("test_api"));
+        assert_eq!(
+            python_only
+                .filterset(&modules(), &policy())
+                .unwrap()
+                .as_deref(),
+            Some("binary(cpp) & none()")
+        );
+    }
+
     #[test]
     fn the_filterset_says_the_same() {
         let f = Selection {
@@ -557,7 +817,7 @@ mod tests {
         .unwrap();
         assert!(
             f.contains(
-                r"test(/^test_nn((::(only|except)=[^:]+)?(::shard_\d+_of_\d+)?|::[^:]+::init_[a-z]+)$/)"
+                r"test(/^test_nn(::(only|except)=[^:]+)?((::shard_\d+_of_\d+)?|::[^:]+::init_[a-z]+)$/)"
             ),
             "{f}"
         );

@@ -285,14 +285,14 @@ impl Prioritizations {
     }
 
     /// The top `percent` of the ordered runs and the rest, cut as run_test.py's
-    /// get_top_per_tests does: the first `p·n/100 + 1` run, and the runs from
-    /// `p·n/100` on, so below 100 % the run at the cut is in both.
+    /// `TestPrioritizations.get_top_per_tests` does (tools/testing/target_determination/
+    /// heuristics/interface.py): `index = p·n/100 + 1`, `tests[:index], tests[index:]`,
+    /// so the run at the cut is kept and the two lists never share a run.
     pub fn top_percent(&self, percent: usize) -> (Vec<TestRun>, Vec<TestRun>) {
-        let runs: Vec<TestRun> = self.ordered().into_iter().map(|(r, _)| r).collect();
-        let cut = percent * runs.len() / 100;
-        let include = runs[..(cut + 1).min(runs.len())].to_vec();
-        let exclude = runs[cut.min(runs.len())..].to_vec();
-        (include, exclude)
+        let mut runs: Vec<TestRun> = self.ordered().into_iter().map(|(r, _)| r).collect();
+        let cut = (percent * runs.len() / 100 + 1).min(runs.len());
+        let exclude = runs.split_off(cut);
+        (runs, exclude)
     }
 
     /// The class filters `file` is split into, when target determination scores some
@@ -475,9 +475,10 @@ mod tests {
         let files: Vec<String> = (0..20).map(|i| format!("test_{i:02}")).collect();
         let td = Prioritizations::ranking(files.clone());
         let (include, exclude) = td.top_percent(25);
-        // 25 * 20 / 100 = 5: the first 6 run, the last 15 are excluded; test_05 is in both.
+        // 25 * 20 / 100 + 1 = 6: the first 6 run and the other 14 are excluded; the run
+        // at the cut (test_05) is kept, never excluded too.
         assert_eq!(names(&include), files[..6]);
-        assert_eq!(names(&exclude), files[5..]);
+        assert_eq!(names(&exclude), files[6..]);
         let (all, none) = td.top_percent(100);
         assert_eq!(names(&all), files);
         assert!(none.is_empty());

@@ -64,6 +64,12 @@ impl TestConfig {
                 exclude_aot_dispatch_tests: true,
                 ..ci_default
             },
+            // test_python_legacy_jit: `--include test_jit_legacy test_jit_fuser_legacy`.
+            // A checkout without them gets --include's error naming the missing file.
+            "jit_legacy" => Selection {
+                include: vec!["test_jit_legacy".into(), "test_jit_fuser_legacy".into()],
+                ..Selection::default()
+            },
             "inductor" => Selection {
                 include: INDUCTOR_CONFIG_TESTS
                     .iter()
@@ -174,5 +180,9 @@ mod tests {
             inductor.include,
             ["test_ops", "inductor/test_torchinductor"]
         );
+        // Not CI's default (which leaves out the JIT executor tests): its own two files.
+        let legacy = config("jit_legacy", "").selection(|_| true).unwrap();
+        assert_eq!(legacy.include, ["test_jit_legacy", "test_jit_fuser_legacy"]);
+        assert!(!legacy.exclude_jit_executor);
     }
 }

@@ -34,6 +34,7 @@ pub(super) fn run(cx: &Context, case: &CppCase) -> Result<(), Failed> {
         Share::Shared
     };
     let attempt = Attempt {
+        must_fail: false,
         launch: &launch,
         steps: &[],
         times_key: format!("cpp/{}", case.binary),

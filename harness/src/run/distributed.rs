@@ -4,7 +4,6 @@
 use super::execute::{Attempt, execute};
 use super::python::run_context;
 use super::{Context, failure};
-use crate::case::PythonCase;
 use crate::discover::distributed::DiscoveredDistributed;
 use crate::launch::Launch;
 use crate::launch::rendezvous::Rendezvous;
@@ -27,9 +26,10 @@ pub(super) fn run(cx: &Context, found: &DiscoveredDistributed) -> Result<(), Fai
             ctx.attempt
         )));
     }
-    let whole = PythonCase::whole(case.module.clone());
+    // The file, or its class run's classes (`-k`), as run_test.py's handler passes
+    // the TestRun on to run_test.
     let mut launch =
-        Launch::python(&whole, settings, &cx.policy, &ctx).map_err(|e| fail(e.to_string()))?;
+        Launch::python(&case.run(), settings, &cx.policy, &ctx).map_err(|e| fail(e.to_string()))?;
     let locks = settings.target_dir.join("torch-harness/locks");
     let meeting = Rendezvous::new(&locks)
         .map_err(|e| fail(format!("cannot set up TEMP_DIR or a port: {e}")))?;
@@ -40,6 +40,7 @@ pub(super) fn run(cx: &Context, found: &DiscoveredDistributed) -> Result<(), Fai
         .get(case.module.as_str())
         .copied();
     let attempt = Attempt {
+        must_fail: false,
         launch: &launch,
         steps: &[],
         times_key: case.module.to_string(),

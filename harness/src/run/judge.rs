@@ -80,6 +80,22 @@ pub(super) fn failed_tests(
     failed
 }
 
+/// run_test.py's `run_ci_sanity_check`: `test_ci_sanity_check_fail` passes only when
+/// it fails as intended, with exit code 1 (`if ret_code != 1: return 1`). Ok says so;
+/// Err says what it did instead.
+pub(super) fn intended_failure(verdict: &Verdict) -> Result<String, String> {
+    match verdict {
+        Verdict::Failed { exit_code: 1 } => Ok(
+            "failed as it must (exit code 1): run_test.py's run_ci_sanity_check counts that a pass, and drops its XML"
+                .into(),
+        ),
+        other => Err(format!(
+            "this file must fail with exit code 1 (run_test.py's run_ci_sanity_check), but it {}",
+            other.describe()
+        )),
+    }
+}
+
 pub(super) fn verdict_of(
     file: &stepcurrent::FileRun,
     tests: &[junit::TestCase],

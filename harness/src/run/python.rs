@@ -55,6 +55,7 @@ pub(super) fn run(cx: &Context, case: &PythonCase) -> Result<(), Failed> {
         && !cx.policy.skips_pytest_retries(module)
         && cx.policy.handler(module) != Some(crate::policy::Handler::Subprocess);
     let attempt = Attempt {
+        must_fail: cx.policy.handler(module) == Some(crate::policy::Handler::CiSanityCheck),
         launch: &launch,
         steps: &steps,
         times_key: module.to_string(),

@@ -5,6 +5,7 @@ use super::{Context, Kind, failure};
 use crate::case::{CppCase, DistributedCase, PythonCase};
 use crate::discover::cpp::{self, DiscoveredCpp};
 use crate::discover::distributed::{self, DiscoveredDistributed};
+use crate::discover::host::Host;
 use crate::discover::python::{self, Discovered};
 use crate::handlers::{self, SetUp};
 use crate::launch::coverage;
@@ -67,18 +68,23 @@ pub(super) fn exact_trial(kind: Kind, cx: &Arc<Context>, name: &str) -> Result<T
                 name: name.into(),
                 reason: e.to_string(),
             })?;
-            let found =
-                python::lookup(&cx.settings.root, &cx.policy, &case).map_err(|e| match e {
-                    python::LookupError::Missing(path) => LookupError::NoFile {
-                        name: name.into(),
-                        path,
-                        root: cx.settings.root.clone(),
-                    },
-                    other => LookupError::NoSuchCase {
-                        name: name.into(),
-                        reason: other.to_string(),
-                    },
-                })?;
+            let found = python::lookup(
+                &cx.settings.root,
+                &cx.policy,
+                &case,
+                &Host::detect(&cx.settings),
+            )
+            .map_err(|e| match e {
+                python::LookupError::Missing(path) => LookupError::NoFile {
+                    name: name.into(),
+                    path,
+                    root: cx.settings.root.clone(),
+                },
+                other => LookupError::NoSuchCase {
+                    name: name.into(),
+                    reason: other.to_string(),
+                },
+            })?;
             Ok(python_trial(cx, found))
         }
     }
@@ -115,10 +121,14 @@ pub(super) fn all_trials(kind: Kind, cx: &Arc<Context>) -> Result<Vec<Trial>, Li
         return Err(ListError::ShardWithoutPlan(shard));
     }
     match kind {
-        Kind::Python => Ok(python::discover(&cx.settings.root, &cx.policy)?
-            .into_iter()
-            .map(|found| python_trial(cx, found))
-            .collect()),
+        Kind::Python => {
+            Ok(
+                python::discover(&cx.settings.root, &cx.policy, &Host::detect(&cx.settings))?
+                    .into_iter()
+                    .map(|found| python_trial(cx, found))
+                    .collect(),
+            )
+        }
         Kind::Cpp => Ok(
             cpp::discover(&cx.settings.root, &cx.policy, &cx.settings.cache_dir())
                 .into_iter()
@@ -135,6 +145,7 @@ pub(super) fn all_trials(kind: Kind, cx: &Arc<Context>) -> Result<Vec<Trial>, Li
             let backends = distributed_backends(cx).map_err(ListError::Backends)?;
             Ok(
                 distributed::discover(&cx.settings.root, &cx.policy, &backends)
+                    .map_err(python::DiscoverError::from)?
                     .into_iter()
                     .map(|found| distributed_trial(cx, found))
                     .collect(),
