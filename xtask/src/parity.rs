@@ -89,6 +89,9 @@ struct Case {
     args: Vec<String>,
     build: Build,
     env: BTreeMap<String, String>,
+    /// Files of the tree that are absent while this flag set runs.
+    #[serde(default)]
+    without: Vec<String>,
     /// Index ranges into `modules`: `0-3,7`.
     selected: String,
     run_alone: String,
@@ -224,6 +227,27 @@ fn build_tree(oracle: &Oracle, root: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Runs `f` with `files` of the tree moved aside, and puts them back.
+fn without<T>(tree: &Path, files: &[String], f: impl FnOnce() -> Result<T>) -> Result<T> {
+    let aside = |file: &String| {
+        let path = tree.join(file);
+        let away = tree.join(format!("{file}.away"));
+        (path, away)
+    };
+    for file in files {
+        let (path, away) = aside(file);
+        std::fs::rename(&path, &away).with_context(|| {
+            format!("a flag set runs without `{file}`, which is not in the oracle's tree")
+        })?;
+    }
+    let result = f();
+    for file in files {
+        let (path, away) = aside(file);
+        std::fs::rename(&away, &path)?;
+    }
+    result
+}
+
 /// The probe's answer for `build` (TORCH_HARNESS_PROBE's shape).
 fn probe(build: &Build) -> serde_json::Value {
     serde_json::json!({
@@ -298,7 +322,10 @@ fn compare(oracle: &Oracle) -> Result<Vec<Row>> {
             run_alone: Vec::new(),
             error: None,
         };
-        match ours(&tree, scratch.path(), &case.args, &case.build, &case.env)? {
+        let answer = without(&tree, &case.without, || {
+            ours(&tree, scratch.path(), &case.args, &case.build, &case.env)
+        })?;
+        match answer {
             Err(e) => {
                 row.missing = theirs.iter().cloned().collect();
                 row.error = Some(e);

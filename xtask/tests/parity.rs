@@ -28,6 +28,18 @@ const BARE: &[&str] = &[
 
 const DIVERGENCES: &[Divergence] = &[
     Divergence {
+        what: "missing",
+        item: "test_metal",
+        flag_sets: &["--mps, a checkout without test_metal.py"],
+        why: "--mps selects only the files of its fixed list that the checkout has",
+    },
+    Divergence {
+        what: "missing",
+        item: "test_openreg",
+        flag_sets: &["--openreg, a checkout without torch_openreg's setup.py"],
+        why: "--openreg selects test_openreg only where the checkout has torch_openreg to build",
+    },
+    Divergence {
         what: "extra",
         item: "cpp/c10_util_test",
         flag_sets: BARE,
