@@ -92,6 +92,10 @@ struct Case {
     /// Files of the tree that are absent while this flag set runs.
     #[serde(default)]
     without: Vec<String>,
+    /// The flags ours gets instead of `args`: `[]` for `TEST_CONFIG=X cargo xtask test`
+    /// against the flags CI's test.sh passes run_test.py for X.
+    #[serde(default)]
+    ours_args: Option<Vec<String>>,
     /// Index ranges into `modules`: `0-3,7`.
     selected: String,
     run_alone: String,
@@ -322,8 +326,9 @@ fn compare(oracle: &Oracle) -> Result<Vec<Row>> {
             run_alone: Vec::new(),
             error: None,
         };
+        let args = case.ours_args.as_ref().unwrap_or(&case.args);
         let answer = without(&tree, &case.without, || {
-            ours(&tree, scratch.path(), &case.args, &case.build, &case.env)
+            ours(&tree, scratch.path(), args, &case.build, &case.env)
         })?;
         match answer {
             Err(e) => {
