@@ -31,7 +31,7 @@ const NOT_SELECTION: [&str; 5] = [
 
 /// Variables of the outer environment that would change a flag set's selection; every
 /// child starts without them and gets the flag set's own.
-const SCRUBBED: [&str; 13] = [
+const SCRUBBED: [&str; 15] = [
     "CI",
     "PR_NUMBER",
     "GITHUB_WORKFLOW",
@@ -45,6 +45,8 @@ const SCRUBBED: [&str; 13] = [
     "PYTORCH_TEST_CUDA_MEM_LEAK_CHECK",
     "PYTORCH_TEST_RUN_EVERYTHING_IN_SERIAL",
     "TORCH_HARNESS_MANIFESTS",
+    "PYTORCH_TEST_WITH_ROCM",
+    "CPP_TESTS_DIR",
 ];
 
 #[derive(Args)]
