@@ -31,7 +31,7 @@ const NOT_SELECTION: [&str; 5] = [
 
 /// Variables of the outer environment that would change a flag set's selection; every
 /// child starts without them and gets the flag set's own.
-const SCRUBBED: [&str; 13] = [
+const SCRUBBED: [&str; 15] = [
     "CI",
     "PR_NUMBER",
     "GITHUB_WORKFLOW",
@@ -45,6 +45,8 @@ const SCRUBBED: [&str; 13] = [
     "PYTORCH_TEST_CUDA_MEM_LEAK_CHECK",
     "PYTORCH_TEST_RUN_EVERYTHING_IN_SERIAL",
     "TORCH_HARNESS_MANIFESTS",
+    "PYTORCH_TEST_WITH_ROCM",
+    "CPP_TESTS_DIR",
 ];
 
 #[derive(Args)]
@@ -89,6 +91,13 @@ struct Case {
     args: Vec<String>,
     build: Build,
     env: BTreeMap<String, String>,
+    /// Files of the tree that are absent while this flag set runs.
+    #[serde(default)]
+    without: Vec<String>,
+    /// The flags ours gets instead of `args`: `[]` for `TEST_CONFIG=X cargo xtask test`
+    /// against the flags CI's test.sh passes run_test.py for X.
+    #[serde(default)]
+    ours_args: Option<Vec<String>>,
     /// Index ranges into `modules`: `0-3,7`.
     selected: String,
     run_alone: String,
@@ -224,6 +233,27 @@ fn build_tree(oracle: &Oracle, root: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Runs `f` with `files` of the tree moved aside, and puts them back.
+fn without<T>(tree: &Path, files: &[String], f: impl FnOnce() -> Result<T>) -> Result<T> {
+    let aside = |file: &String| {
+        let path = tree.join(file);
+        let away = tree.join(format!("{file}.away"));
+        (path, away)
+    };
+    for file in files {
+        let (path, away) = aside(file);
+        std::fs::rename(&path, &away).with_context(|| {
+            format!("a flag set runs without `{file}`, which is not in the oracle's tree")
+        })?;
+    }
+    let result = f();
+    for file in files {
+        let (path, away) = aside(file);
+        std::fs::rename(&away, &path)?;
+    }
+    result
+}
+
 /// The probe's answer for `build` (TORCH_HARNESS_PROBE's shape).
 fn probe(build: &Build) -> serde_json::Value {
     serde_json::json!({
@@ -298,7 +328,11 @@ fn compare(oracle: &Oracle) -> Result<Vec<Row>> {
             run_alone: Vec::new(),
             error: None,
         };
-        match ours(&tree, scratch.path(), &case.args, &case.build, &case.env)? {
+        let args = case.ours_args.as_ref().unwrap_or(&case.args);
+        let answer = without(&tree, &case.without, || {
+            ours(&tree, scratch.path(), args, &case.build, &case.env)
+        })?;
+        match answer {
             Err(e) => {
                 row.missing = theirs.iter().cloned().collect();
                 row.error = Some(e);
