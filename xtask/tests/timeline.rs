@@ -65,7 +65,10 @@ fn scenario(dir: &Path) -> (PathBuf, PathBuf) {
             {"name": "test_c", "shard": 1, "seconds": null, "serial": false}
         ]
     });
-    std::fs::write(&plan, serde_json::to_vec(&json).unwrap()).unwrap();
+    // Sealed with its digest, as `cargo xtask plan --json` writes it.
+    let document: torch_harness::plan::document::PlanDocument =
+        serde_json::from_value(json).unwrap();
+    std::fs::write(&plan, document.to_json()).unwrap();
     (run, plan)
 }
 
