@@ -55,6 +55,25 @@ pub fn resolve_from(name: &str, value: &std::ffi::OsStr, dir: &Path) -> OsString
     }
 }
 
+/// The folder the command was started in, which a relative path is from: the shell's
+/// `PWD` (nextest runs the harness in the workspace, but passes PWD on), else this
+/// process's folder.
+pub fn started_in(get: impl Fn(&str) -> Option<OsString>) -> Option<PathBuf> {
+    get("PWD")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| std::env::current_dir().ok())
+}
+
+/// The path variable `name` from the environment, absolute (see [`PATH_VARS`]); None
+/// when unset or empty.
+pub fn path_var(name: &str) -> Option<PathBuf> {
+    let get = |n: &str| std::env::var_os(n).filter(|v| !v.is_empty());
+    let value = get(name)?;
+    let dir = started_in(get).unwrap_or_default();
+    Some(PathBuf::from(resolve_from(name, &value, &dir)))
+}
+
 /// The demo's Python environment, created by `cargo xtask setup`, relative to the
 /// target directory.
 pub const DEMO_VENV: &str = "torch-harness/demo-venv";
@@ -99,13 +118,7 @@ impl Settings {
             .map(|t| workspace.join(t))
             .unwrap_or_else(|| workspace.join("target"));
         let demo = workspace.join("demo");
-        // Where the command was started: the shell's PWD (nextest runs the harness in
-        // the workspace, but passes PWD on), else this process's folder.
-        let started_in = get("PWD")
-            .map(PathBuf::from)
-            .filter(|p| p.is_absolute())
-            .or_else(|| std::env::current_dir().ok())
-            .unwrap_or_else(|| workspace.clone());
+        let started_in = started_in(&get).unwrap_or_else(|| workspace.clone());
         let path =
             |name: &str| get(name).map(|v| PathBuf::from(resolve_from(name, &v, &started_in)));
         let root = path(var::PYTORCH_ROOT).unwrap_or_else(|| demo.clone());

@@ -194,13 +194,23 @@ pub fn ensure(root: &Path, needs: &[Need]) -> Result<()> {
         Decision::Ready => Ok(()),
         Decision::Stop { .. } => bail!("{decision}"),
         Decision::Install { packages, sudo } => {
-            eprintln!("missing system packages: {}: {decision}", names(packages));
             let log = crate::workspace::target_dir(root)?.join("torch-harness/system-packages.log");
             std::fs::create_dir_all(log.parent().unwrap_or(root))?;
+            eprintln!(
+                "missing system packages: {}: {decision} (log: {})",
+                names(packages),
+                log.display()
+            );
             for line in install_commands(packages, *sudo) {
                 let mut command = Command::new(&line[0]);
                 command.args(&line[1..]).stdin(Stdio::null());
-                crate::setup::step(&line.join(" "), &log, command)?;
+                // The progress line names the apt-get step, not the wrapper around it.
+                let what: Vec<&str> = line
+                    .iter()
+                    .map(String::as_str)
+                    .skip_while(|a| *a != "apt-get")
+                    .collect();
+                crate::setup::step(&what.join(" "), &log, command)?;
             }
             let still = missing(needs, probe());
             if !still.is_empty() {

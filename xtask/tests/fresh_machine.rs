@@ -352,3 +352,58 @@ fn without_a_way_to_install_system_packages_xtask_stops_before_the_tests_with_th
         );
     }
 }
+
+#[test]
+fn as_root_with_apt_get_xtask_installs_the_missing_packages_with_a_log() {
+    // `id` says root and a fake apt-get records what it was asked (and installs
+    // nothing, so the set-up then says what is still missing): no real apt-get runs.
+    let scratch = tempfile::tempdir().unwrap();
+    let bin = scratch.path().join("bin");
+    let calls = scratch.path().join("apt-get.log");
+    script(&bin.join("id"), "echo 0\n");
+    script(
+        &bin.join("apt-get"),
+        &format!(
+            "echo \"DEBIAN_FRONTEND=$DEBIAN_FRONTEND $*\" >> '{}'\necho 'Reading package lists...'\n",
+            calls.display()
+        ),
+    );
+    std::os::unix::fs::symlink("/usr/bin/env", bin.join("env")).unwrap();
+    let nextest_log = scratch.path().join("nextest.log");
+    fake_nextest(&bin.join("cargo-nextest"), "0.9.138");
+    let target = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let out = xtask(&["test"], &[&bin, &toolchain_bin()], home.path())
+        .env_remove("TORCH_HARNESS_SYSTEM_SETUP")
+        .env("CARGO_TARGET_DIR", target.path())
+        .env("FAKE_NEXTEST_LOG", &nextest_log)
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    let log = target.path().join("torch-harness/system-packages.log");
+    assert!(
+        err.contains(&format!(
+            "missing system packages: libgtest-dev pkg-config g++: installing libgtest-dev pkg-config g++ (log: {})",
+            log.display()
+        )),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&calls).unwrap(),
+        "DEBIAN_FRONTEND=noninteractive update -q\n\
+         DEBIAN_FRONTEND=noninteractive install -y -q libgtest-dev pkg-config g++\n"
+    );
+    assert!(
+        std::fs::read_to_string(&log)
+            .unwrap()
+            .contains("Reading package lists..."),
+        "apt-get's output is in the log"
+    );
+    // Nothing was installed: said, and nothing ran.
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("apt-get finished, but libgtest-dev pkg-config g++ are still missing"),
+        "{err}"
+    );
+    assert!(!nextest_log.exists(), "nextest ran");
+}

@@ -25,8 +25,8 @@ pub struct DiscoveredCpp {
 
 /// Where the binaries are: `CPP_TESTS_DIR`, else the policy's folder under the checkout.
 pub fn tests_dir(root: &Path, policy: &Policy) -> PathBuf {
-    match std::env::var_os("CPP_TESTS_DIR").filter(|d| !d.is_empty()) {
-        Some(dir) => PathBuf::from(dir),
+    match crate::settings::path_var("CPP_TESTS_DIR") {
+        Some(dir) => dir,
         None => root.join(policy.cpp.tests_dir.as_deref().unwrap_or("build/bin")),
     }
 }

@@ -114,7 +114,10 @@ impl Inputs {
     }
 
     pub fn from_env(root: &Path) -> Inputs {
-        let cwd = std::env::current_dir().unwrap_or_else(|_| root.to_path_buf());
+        // A relative list file is from where the command was started, as the settings'
+        // paths are (crate::settings::PATH_VARS).
+        let cwd = crate::settings::started_in(|name| std::env::var_os(name))
+            .unwrap_or_else(|| root.to_path_buf());
         Self::from_lookup(|name| std::env::var(name).ok(), root, &cwd)
     }
 

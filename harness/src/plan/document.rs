@@ -296,8 +296,8 @@ impl PlanDocument {
 /// `TORCH_HARNESS_SHARD`; None without a plan. The list phase has already refused a
 /// plan that cannot be read, so here a failure only costs the record its mark.
 pub fn mark_from_env() -> Option<PlanMark> {
-    let path = std::env::var_os(crate::settings::var::PLAN).filter(|p| !p.is_empty())?;
-    let path = Path::new(&path);
+    let path = crate::settings::path_var(crate::settings::var::PLAN)?;
+    let path = path.as_path();
     let shard = std::env::var(crate::settings::var::SHARD).ok();
     let read = PlanDocument::read(path)
         .and_then(|doc| doc.selected(path, shard.as_deref()).map(|(mark, _)| mark));

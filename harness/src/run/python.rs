@@ -98,7 +98,7 @@ pub(super) fn run_context(settings: &Settings) -> Result<RunContext, probe::Prob
 /// policy's expected seconds for the file, shared among its pieces.
 fn expected_seconds(cx: &Context, case: &PythonCase) -> Option<f64> {
     let name = case.name();
-    let planned = std::env::var_os(var::PLAN)
+    let planned = crate::settings::path_var(var::PLAN)
         .and_then(|path| std::fs::read(path).ok())
         .and_then(|bytes| serde_json::from_slice::<ShardPlan>(&bytes).ok())
         .and_then(|plan| plan.case_seconds.get(&name).copied());

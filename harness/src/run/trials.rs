@@ -113,8 +113,8 @@ pub(super) enum ListError {
 }
 
 pub(super) fn all_trials(kind: Kind, cx: &Arc<Context>) -> Result<Vec<Trial>, ListError> {
-    if let Some(path) = std::env::var_os(var::PLAN).filter(|p| !p.is_empty()) {
-        return planned_trials(kind, cx, std::path::Path::new(&path));
+    if let Some(path) = crate::settings::path_var(var::PLAN) {
+        return planned_trials(kind, cx, &path);
     }
     // Running every case where one shard was meant would double the others' work.
     if let Some(shard) = std::env::var(var::SHARD).ok().filter(|s| !s.is_empty()) {
