@@ -205,7 +205,7 @@ fn set_up(
 /// while they are held.
 fn lease_devices(settings: &Settings, all: bool) -> Result<Option<Lease>, String> {
     let devices =
-        Devices::for_run(&RunLock::for_run(&settings.out_dir).dir()).map_err(|e| e.to_string())?;
+        Devices::for_run(RunLock::for_run(&settings.out_dir).dir()).map_err(|e| e.to_string())?;
     if devices.is_empty() {
         return Ok(None);
     }
