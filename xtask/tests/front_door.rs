@@ -131,7 +131,7 @@ fn an_unknown_include_is_a_clear_error() {
     assert!(!output.status.success());
     let err = String::from_utf8_lossy(&output.stderr);
     assert!(
-        err.contains("--include cpp/test_nope: no C++ test binary `test_nope`"),
+        err.contains("`cpp/test_nope` is not a C++ test binary here"),
         "{err}"
     );
 }
