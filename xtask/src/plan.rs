@@ -44,6 +44,13 @@ pub struct PlanInputs {
 
 pub fn run(args: PlanArgs) -> Result<()> {
     let mut resolved = resolve(&args.select, None)?;
+    // `cargo xtask test` sets these for the tests itself; a plan file does not carry
+    // them, so whoever runs its shards must.
+    for (name, value) in &resolved.child_env {
+        eprintln!(
+            "note: run this plan's cases with {name}={value} set (run_test.py sets it for this selection)"
+        );
+    }
     let td = crate::order::TdUse {
         cut: crate::order::td_enabled(args.enable_td),
         exclusions: false,

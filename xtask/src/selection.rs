@@ -280,8 +280,21 @@ pub fn resolve(args: &SelectArgs, workspace: Option<&std::path::Path>) -> Result
         .filter(|d| kept.contains(&d.case.module))
         .collect();
     let cpp = if selection.includes_cpp() {
-        cpp::discover(&settings.root, &policy, &settings.cache_dir())
-            .into_iter()
+        let all = cpp::discover(&settings.root, &policy, &settings.cache_dir());
+        // run_test.py refuses an --include that names no test; so does this.
+        if selection.cpp {
+            for entry in &selection.include {
+                if let Some(binary) = entry.trim_end_matches('/').strip_prefix("cpp/")
+                    && !all.iter().any(|d| d.case.binary == binary)
+                {
+                    anyhow::bail!(
+                        "--include {entry}: no C++ test binary `{binary}` in {}",
+                        cpp::tests_dir(&settings.root, &policy).display()
+                    );
+                }
+            }
+        }
+        all.into_iter()
             .filter(|d| d.ignored.is_none() && selection.keeps_cpp_binary(&d.case.binary))
             .collect()
     } else {

@@ -123,6 +123,17 @@ fn an_unknown_include_is_a_clear_error() {
     assert!(!output.status.success());
     let err = String::from_utf8_lossy(&output.stderr);
     assert!(err.contains("--include test_nope"), "{err}");
+    // Under --cpp, -i names C++ binaries (run_test.py's cpp/<binary>).
+    let output = clean(Command::new(env!("CARGO_BIN_EXE_xtask")))
+        .args(["test", "--dry-run", "--cpp", "-i", "cpp/test_nope"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        err.contains("--include cpp/test_nope: no C++ test binary `test_nope`"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -402,4 +413,39 @@ fn xdoctest_command_reaches_the_doctests_case_through_its_variable() {
         line.contains("TORCH_HARNESS_XDOCTEST_COMMAND=list "),
         "{out}"
     );
+}
+
+#[test]
+fn mps_runs_its_fixed_list_with_the_device_variable_set() {
+    // run_test.py's --mps: its fixed list replaces the selection (--core no longer
+    // counts) and PYTORCH_TESTING_DEVICE_ONLY_FOR=mps reaches every test.
+    let output = clean(Command::new(env!("CARGO_BIN_EXE_xtask")))
+        .args(["test", "--dry-run", "--core", "--mps", "--no-failed-first"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let out = String::from_utf8_lossy(&output.stdout);
+    let command = out.lines().find(|l| l.starts_with("would run:")).unwrap();
+    assert!(
+        command.contains(" PYTORCH_TESTING_DEVICE_ONLY_FOR=mps "),
+        "{command}"
+    );
+    // The demo has five of the list's files; test_autograd (core) is not one of them.
+    assert!(out.contains("5 cases"), "{out}");
+    assert!(
+        command.contains("nn::test_convolution") && !command.contains("test_autograd"),
+        "{command}"
+    );
+    // A plan file cannot carry the variable: xtask plan says to set it.
+    let output = clean(Command::new(env!("CARGO_BIN_EXE_xtask")))
+        .args(["plan", "--mps", "--shards", "1"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(err.contains("PYTORCH_TESTING_DEVICE_ONLY_FOR=mps"), "{err}");
 }

@@ -599,3 +599,65 @@ fn class_runs_follow_their_file_into_filtersets_and_shard_plans() {
     expected.sort();
     assert_eq!(planned, expected);
 }
+
+#[test]
+fn enable_td_keeps_a_distributed_class_run_on_every_backend_and_not_the_rest_of_its_file() {
+    // run_test.py cuts the TestRuns (the class run, the rest of the file, each plain
+    // file) and its distributed handler runs each kept run on every backend.
+    let dir = tempfile::tempdir().unwrap();
+    for (path, text) in [
+        (
+            "test/distributed/algorithms/quantization/test_quantization.py",
+            "",
+        ),
+        ("test/test_a.py", ""),
+        ("test/test_b.py", ""),
+        ("test/test_c.py", ""),
+        (
+            "torch-harness.toml",
+            "[distributed]\navailable_backends = [\"test\", \"gloo\"]\n",
+        ),
+        (
+            ".additional_ci_files/td_results.json",
+            r#"{"_test_scores": [
+                [{"test_file": "distributed/algorithms/quantization/test_quantization",
+                  "included": ["DistQuantizationTests"]}, 1.0],
+                [{"test_file": "test_b"}, 0.5]],
+              "_original_tests": ["distributed/algorithms/quantization/test_quantization",
+                "test_a", "test_b", "test_c"]}"#,
+        ),
+    ] {
+        let path = dir.path().join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    let out = ok(xtask(dir.path())
+        .args(["test", "--dry-run", "--enable-td", "--no-failed-first"])
+        .output()
+        .unwrap());
+    // Five runs: 25 * 5 / 100 + 1 = 2 kept, the class run and test_b.
+    let file = "distributed::algorithms::quantization::test_quantization";
+    let mut cases = lines_after(&out, "    ");
+    cases.sort();
+    assert_eq!(
+        cases,
+        [
+            format!("{file}::only=DistQuantizationTests::gloo::init_env"),
+            format!("{file}::only=DistQuantizationTests::gloo::init_file"),
+            format!("{file}::only=DistQuantizationTests::test::init_env"),
+            format!("{file}::only=DistQuantizationTests::test::init_file"),
+            "test_b".to_string(),
+        ],
+        "{out}"
+    );
+    let excluded = lines_after(&out, "td excluded:");
+    assert_eq!(
+        excluded,
+        [
+            "distributed/algorithms/quantization/test_quantization, not (DistQuantizationTests)",
+            "test_a",
+            "test_c",
+        ],
+        "{out}"
+    );
+}

@@ -79,6 +79,20 @@ mod tests {
                 .is_some()
         );
         assert!(Platform::S390x.blocked("test_nn", &policy).is_some());
+        // The newest S390X_BLOCKLIST names inductor and dynamo files one by one; the
+        // rest of those folders, and export/, run on s390x.
+        assert!(
+            Platform::S390x
+                .blocked("inductor/test_torchinductor", &policy)
+                .is_some()
+        );
+        for runs in [
+            "inductor/test_codecache",
+            "dynamo/test_repros",
+            "export/test_export",
+        ] {
+            assert!(Platform::S390x.blocked(runs, &policy).is_none(), "{runs}");
+        }
         assert!(
             Platform::Other
                 .blocked("test_jit_legacy", &policy)
