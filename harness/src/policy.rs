@@ -71,6 +71,24 @@ pub struct Policy {
     pub environment: BTreeMap<String, String>,
     /// Expected seconds per test module, for files no times file knows yet (overlay).
     pub expected_seconds: BTreeMap<String, f64>,
+    pub coverage: Coverage,
+}
+
+/// run_test.py's `--coverage`: what `coverage run --source=…` measures.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Coverage {
+    /// coverage.py's `--source` (packages or folders, comma-separated): `torch` for
+    /// PyTorch; a checkout without torch (the demo) names what its tests import.
+    pub source: String,
+}
+
+impl Default for Coverage {
+    fn default() -> Self {
+        Coverage {
+            source: "torch".into(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

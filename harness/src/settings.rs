@@ -24,6 +24,37 @@ pub mod var {
     pub const SLOW_GRADCHECK: &str = "PYTORCH_TEST_WITH_SLOW_GRADCHECK";
 }
 
+/// The variables that name a path. A relative one is a path from the folder the
+/// command was started in: `cargo xtask` resolves each there once ([`resolve_from`],
+/// with its working folder) and passes it on absolute; the harness, which nextest starts
+/// in the workspace instead, resolves one it still gets relative from the shell's `PWD`
+/// (which nextest passes on), the same folder.
+pub const PATH_VARS: [&str; 6] = [
+    var::PYTORCH_ROOT,
+    var::PYTHON,
+    var::MANIFESTS,
+    var::OUT,
+    var::PLAN,
+    "CPP_TESTS_DIR",
+];
+
+/// `value` of the path variable `name` as an absolute path: unchanged when absolute,
+/// else from `dir`. An interpreter named without a folder (`PYTHON=python3`) is left to
+/// be looked up on PATH.
+pub fn resolve_from(name: &str, value: &std::ffi::OsStr, dir: &Path) -> OsString {
+    let path = Path::new(value);
+    let bare_command = name == var::PYTHON && path.components().count() == 1;
+    if path.is_absolute() || bare_command {
+        value.to_owned()
+    } else {
+        // Lexically only (`.` dropped, `..` and links kept): the folder may not exist yet.
+        let joined = dir.join(path);
+        std::path::absolute(&joined)
+            .unwrap_or(joined)
+            .into_os_string()
+    }
+}
+
 /// The demo's Python environment, created by `cargo xtask setup`, relative to the
 /// target directory.
 pub const DEMO_VENV: &str = "torch-harness/demo-venv";
@@ -68,26 +99,29 @@ impl Settings {
             .map(|t| workspace.join(t))
             .unwrap_or_else(|| workspace.join("target"));
         let demo = workspace.join("demo");
-        let root = get(var::PYTORCH_ROOT).map_or(demo.clone(), |r| absolute(&workspace, r));
+        // Where the command was started: the shell's PWD (nextest runs the harness in
+        // the workspace, but passes PWD on), else this process's folder.
+        let started_in = get("PWD")
+            .map(PathBuf::from)
+            .filter(|p| p.is_absolute())
+            .or_else(|| std::env::current_dir().ok())
+            .unwrap_or_else(|| workspace.clone());
+        let path =
+            |name: &str| get(name).map(|v| PathBuf::from(resolve_from(name, &v, &started_in)));
+        let root = path(var::PYTORCH_ROOT).unwrap_or_else(|| demo.clone());
         let demo_python = target_dir.join(DEMO_VENV).join("bin/python");
-        let python = match get(var::PYTHON) {
-            Some(p) => PathBuf::from(p),
+        let python = match path(var::PYTHON) {
+            Some(p) => p,
             None if root == demo && demo_python.exists() => demo_python,
             None => PathBuf::from("python3"),
         };
-        let manifests = get(var::MANIFESTS).map_or_else(
-            || workspace.join("test-manifests"),
-            |m| absolute(&workspace, m),
-        );
-        let out_dir = get(var::OUT).map_or_else(
-            || {
-                let run = get("NEXTEST_RUN_ID")
-                    .map(|id| id.to_string_lossy().into_owned())
-                    .unwrap_or_else(|| format!("local-{}", std::process::id()));
-                runs_dir(&target_dir, &root).join(run)
-            },
-            |o| absolute(&workspace, o),
-        );
+        let manifests = path(var::MANIFESTS).unwrap_or_else(|| workspace.join("test-manifests"));
+        let out_dir = path(var::OUT).unwrap_or_else(|| {
+            let run = get("NEXTEST_RUN_ID")
+                .map(|id| id.to_string_lossy().into_owned())
+                .unwrap_or_else(|| format!("local-{}", std::process::id()));
+            runs_dir(&target_dir, &root).join(run)
+        });
         Settings {
             workspace,
             target_dir,
@@ -151,17 +185,6 @@ fn compiled_workspace() -> PathBuf {
     harness.parent().unwrap_or(harness).to_path_buf()
 }
 
-fn absolute(base: &Path, value: OsString) -> PathBuf {
-    let path = PathBuf::from(value);
-    if path.is_absolute() {
-        path
-    } else {
-        std::env::current_dir()
-            .map(|cwd| cwd.join(&path))
-            .unwrap_or_else(|_| base.join(path))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -205,6 +228,37 @@ mod tests {
         assert_eq!(
             s.cache_dir(),
             Path::new("/cache/target/torch-harness/cache")
+        );
+    }
+
+    #[test]
+    fn relative_paths_are_from_the_folder_the_command_was_started_in() {
+        // nextest runs the harness in the workspace; the shell's PWD says where the
+        // command was typed, and a relative path is from there.
+        let s = settings(&[
+            ("NEXTEST_WORKSPACE_ROOT", "/ws"),
+            ("PWD", "/ws/demo"),
+            ("PYTORCH_ROOT", "."),
+            ("PYTHON", "venv/bin/python"),
+            ("TORCH_HARNESS_MANIFESTS", "../test-manifests"),
+            ("TORCH_HARNESS_OUT", "out"),
+        ]);
+        assert_eq!(s.root, Path::new("/ws/demo"));
+        assert_eq!(s.root.to_str(), Some("/ws/demo"), "no `.` left in the path");
+        assert_eq!(s.python, Path::new("/ws/demo/venv/bin/python"));
+        assert_eq!(s.manifests, Path::new("/ws/demo/../test-manifests"));
+        assert_eq!(s.out_dir, Path::new("/ws/demo/out"));
+        // An interpreter without a folder is found on PATH, as before.
+        let s = settings(&[("PWD", "/ws/demo"), ("PYTHON", "python3.12")]);
+        assert_eq!(s.python, Path::new("python3.12"));
+        // xtask's resolution is the same function, from its own folder.
+        assert_eq!(
+            resolve_from(var::PYTORCH_ROOT, "pytorch".as_ref(), Path::new("/home/me")),
+            OsString::from("/home/me/pytorch")
+        );
+        assert_eq!(
+            resolve_from(var::PLAN, "/abs/plan.json".as_ref(), Path::new("/home/me")),
+            OsString::from("/abs/plan.json")
         );
     }
 

@@ -88,10 +88,12 @@ fn silent_port() -> (TcpListener, String) {
 fn a_silent_server_costs_the_budget_and_an_error_naming_it() {
     let (_listener, url) = silent_port();
     let cache = tempfile::tempdir().unwrap();
-    // A budget a little over one attempt: the first times out after 0.5 s, a second
-    // gets what is left, and no third starts (three are allowed without the budget).
+    // A budget a little over one attempt: the first times out after 1 s, a second
+    // gets the 0.2 s left, and no third starts (three are allowed without the budget).
     let fetch = Fetch {
-        budget: Duration::from_millis(600),
+        connect: Duration::from_secs(1),
+        attempt: Duration::from_secs(1),
+        budget: Duration::from_millis(1200),
         ..quick()
     };
     let started = Instant::now();
@@ -103,6 +105,10 @@ fn a_silent_server_costs_the_budget_and_an_error_naming_it() {
     );
     assert!(err.to_string().contains(&url), "{err}");
     assert!((1..=2).contains(&err.attempts), "{err}");
+    // The server never answers, so the first attempt waits out its 1 s, and the budget
+    // cuts the rest short: about 1.2 s, where two whole attempts take 2 s and three 3 s.
+    assert!(took >= Duration::from_secs(1), "{took:?}");
+    assert!(took < Duration::from_millis(1700), "{took:?}");
 }
 
 #[test]

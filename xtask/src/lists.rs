@@ -27,6 +27,10 @@ pub fn prepare(nextest: &mut Command, settings: &Settings, rerun_disabled: bool)
         &cwd,
     );
     if inputs.is_empty() {
+        // No list is imported, so the warnings are not printed with the lists below.
+        for line in &inputs.warnings {
+            eprintln!("warning: {line}");
+        }
         return Ok(());
     }
     let stamp = SystemTime::now()

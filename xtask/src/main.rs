@@ -4,6 +4,7 @@
 mod bench;
 mod bench_plan;
 mod changed;
+mod dry_list;
 mod e2e;
 mod e2e_handlers;
 mod e2e_lists;
@@ -20,6 +21,7 @@ mod reenable;
 mod report;
 mod selection;
 mod setup;
+mod system;
 mod td_default;
 mod test;
 mod times;
@@ -60,7 +62,8 @@ enum Command {
     ExpectedFailures(expected::Expected),
     /// Run every fuzz target of fuzz/ for a while.
     Fuzz(fuzz::FuzzArgs),
-    /// Prepare everything the demo and the tests need (the demo's Python environment).
+    /// Prepare everything the demo and the tests need (system packages, the demo's Python
+    /// environment and C++ tests).
     Setup,
     /// Set up, then run this project's own tests, without retries.
     Check {
@@ -81,6 +84,7 @@ enum Command {
 
 fn main() -> ExitCode {
     end_quietly_on_a_closed_pipe();
+    resolve_path_variables();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Test(args) => test::run(args),
@@ -91,7 +95,12 @@ fn main() -> ExitCode {
         Command::Times(t) => times::run(t).map(|()| ExitCode::SUCCESS),
         Command::ExpectedFailures(cmd) => expected::run(cmd),
         Command::Fuzz(args) => fuzz::run(args).map(|()| ExitCode::SUCCESS),
-        Command::Setup => setup::demo(&workspace::root()).map(|_| ExitCode::SUCCESS),
+        Command::Setup => {
+            let root = workspace::root();
+            system::ensure(&root, system::FOR_CHECK)
+                .and_then(|()| setup::demo(&root))
+                .map(|_| ExitCode::SUCCESS)
+        }
         Command::Check { nextest_args } => test::check(&nextest_args),
         Command::Bench(bench) => bench::run(bench).map(|()| ExitCode::SUCCESS),
         Command::Parity(args) => parity::run(args),
@@ -114,4 +123,24 @@ fn end_quietly_on_a_closed_pipe() {
     use nix::sys::signal::{SigHandler, Signal, signal};
     // SAFETY: at the start of main, before any thread exists; SIG_DFL installs no handler.
     let _ = unsafe { signal(Signal::SIGPIPE, SigHandler::SigDfl) };
+}
+
+/// A relative `PYTORCH_ROOT` (or another path variable) means a path from where
+/// `cargo xtask` was started, which is xtask's folder: resolved here, once, and set
+/// absolute, so xtask's own reading (selection, plans, lists) and the harness under
+/// nextest (started in the workspace) see the same path.
+fn resolve_path_variables() {
+    let Ok(here) = std::env::current_dir() else {
+        return;
+    };
+    for name in torch_harness::settings::PATH_VARS {
+        let Some(value) = std::env::var_os(name).filter(|v| !v.is_empty()) else {
+            continue;
+        };
+        let resolved = torch_harness::settings::resolve_from(name, &value, &here);
+        if resolved != value {
+            // SAFETY: at the start of main, before any thread exists.
+            unsafe { std::env::set_var(name, resolved) };
+        }
+    }
 }

@@ -228,28 +228,82 @@ pub fn previous_failures(settings: &torch_harness::settings::Settings) -> Vec<St
     failed.into_iter().collect()
 }
 
-/// Priorities for the cases that start first, in order: 100 down to 1, spread over
-/// the list (neighbours share a priority when there are more than 100). The others
-/// go below them, as `rest_offset` says.
-pub fn first_priorities(first: &[String]) -> BTreeMap<String, i32> {
-    let n = first.len().max(1);
-    first
-        .iter()
-        .enumerate()
-        .map(|(i, name)| {
-            let p = 100 - (i * 100 / n) as i32;
-            (name.clone(), p)
+/// How a case holds the machine, which decides when it can start without leaving
+/// slots idle: nextest starts no later case ahead of one that waits for slots, and the
+/// run lock makes a case that runs alone wait for every case beside it to end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Holds {
+    /// Alone throughout: run_test.py's serial files, distributed files.
+    Alone,
+    /// A file with `@serialTest` tests: those run alone, the rest beside other cases.
+    AlonePhase,
+    /// Beside other cases.
+    Shared,
+}
+
+/// The order the cases start in, in three tiers, as run_test.py runs a shard: what
+/// runs alone first, one after another, while nothing else runs; then the files with
+/// `@serialTest` tests, whose marked tests take the machine in turn while the parallel
+/// cases that start beside them wait at their gates (`run_lock::FIRST_VAR`), so that
+/// the rest of those files runs beside the parallel cases. Within a tier: `first` in
+/// its order (failed in the previous run, target determination's best), then longer
+/// cases first, then `last` in its order.
+pub fn start_order(
+    cases: &[String],
+    holds: &dyn Fn(&str) -> Holds,
+    seconds: &dyn Fn(&str) -> Option<f64>,
+    first: &[String],
+    last: &[String],
+) -> Vec<(Holds, Vec<String>)> {
+    let mut tiers: BTreeMap<Holds, Vec<&String>> = BTreeMap::new();
+    for case in cases {
+        tiers.entry(holds(case)).or_default().push(case);
+    }
+    let rank = |list: &[String], case: &String| list.iter().position(|c| c == case);
+    tiers
+        .into_iter()
+        .map(|(tier, mut cases)| {
+            // Unknown times after known ones; equal times by name.
+            cases.sort_by(|a, b| {
+                let key = |c: &String| (rank(first, c).is_none(), rank(last, c).is_some());
+                key(a)
+                    .cmp(&key(b))
+                    .then_with(|| rank(first, a).cmp(&rank(first, b)))
+                    .then_with(|| rank(last, a).cmp(&rank(last, b)))
+                    .then_with(|| match (seconds(a), seconds(b)) {
+                        (Some(x), Some(y)) => y.total_cmp(&x),
+                        (x, y) => y.is_some().cmp(&x.is_some()),
+                    })
+                    .then_with(|| a.cmp(b))
+            });
+            (tier, cases.into_iter().cloned().collect())
         })
         .collect()
 }
 
-/// How far below 1..=100 the time-ordered priorities move when some cases start first.
-pub fn rest_offset(first: &BTreeMap<String, i32>) -> i32 {
-    if first.is_empty() { 0 } else { 101 }
+/// nextest's priorities (100 down to -100) for cases in start order, tier by tier: each
+/// tier gets its own band, so no case of a later tier ties with one of an earlier tier;
+/// within a band, neighbours share a priority when there are more cases than levels.
+pub fn priorities(tiers: &[Vec<String>]) -> BTreeMap<String, i32> {
+    const LEVELS: usize = 201;
+    // Up to this many levels of a tier's own before the rest are shared out by size.
+    const OWN: usize = 20;
+    let tiers: Vec<&Vec<String>> = tiers.iter().filter(|t| !t.is_empty()).collect();
+    let total: usize = tiers.iter().map(|t| t.len()).sum();
+    let reserved: usize = tiers.iter().map(|t| t.len().min(OWN)).sum();
+    let spare = LEVELS.saturating_sub(reserved);
+    let mut out = BTreeMap::new();
+    let mut top = 100_i32;
+    for tier in tiers {
+        let n = tier.len();
+        let levels = (n.min(OWN) + spare * n / total).min(n);
+        for (j, case) in tier.iter().enumerate() {
+            out.insert(case.clone(), top - (j * levels / n) as i32);
+        }
+        top -= levels as i32;
+    }
+    out
 }
-
-/// The priority of the cases that start last (a negative TD score): nextest's lowest.
-pub const LAST_PRIORITY: i32 = -100;
 
 /// The cases that start first: the previous run's failures, then target
 /// determination's scored cases; each once, and only selected ones.
@@ -312,16 +366,69 @@ mod tests {
         assert_eq!(first, names(&["c", "b", "a"]));
     }
 
+    fn tiers(order: &[(Holds, Vec<String>)]) -> Vec<(Holds, Vec<&str>)> {
+        order
+            .iter()
+            .map(|(h, c)| (*h, c.iter().map(String::as_str).collect()))
+            .collect()
+    }
+
     #[test]
-    fn first_priorities_descend_and_stay_in_range() {
-        let p = first_priorities(&names(&["x", "y", "z"]));
-        assert_eq!((p["x"], p["y"], p["z"]), (100, 67, 34));
-        let many: Vec<String> = (0..250).map(|i| format!("c{i:03}")).collect();
-        let p = first_priorities(&many);
+    fn run_alone_work_starts_first_and_each_tier_keeps_failed_and_td_order() {
+        let cases = names(&["p1", "p2", "p3", "s1", "s2", "m1", "p4"]);
+        let holds = |c: &str| match c {
+            "s1" | "s2" => Holds::Alone,
+            "m1" => Holds::AlonePhase,
+            _ => Holds::Shared,
+        };
+        let seconds = |c: &str| match c {
+            "p1" => Some(5.0),
+            "p2" => Some(50.0),
+            "p3" => None,
+            "s1" => Some(1.0),
+            "s2" => Some(9.0),
+            _ => Some(2.0),
+        };
+        // Nothing first: run-alone tiers, then the longest first, unknown times last.
+        let order = start_order(&cases, &holds, &seconds, &[], &[]);
+        assert_eq!(
+            tiers(&order),
+            [
+                (Holds::Alone, vec!["s2", "s1"]),
+                (Holds::AlonePhase, vec!["m1"]),
+                (Holds::Shared, vec!["p2", "p1", "p4", "p3"]),
+            ]
+        );
+        // p3 failed before, then TD likes s1 and p1 and ranks p2 last: each moves
+        // inside its own tier only.
+        let first = names(&["p3", "s1", "p1"]);
+        let order = start_order(&cases, &holds, &seconds, &first, &names(&["p2"]));
+        assert_eq!(
+            tiers(&order),
+            [
+                (Holds::Alone, vec!["s1", "s2"]),
+                (Holds::AlonePhase, vec!["m1"]),
+                (Holds::Shared, vec!["p3", "p1", "p4", "p2"]),
+            ]
+        );
+    }
+
+    #[test]
+    fn priorities_descend_through_the_tiers_without_a_tie_between_them() {
+        let p = priorities(&[names(&["m"]), vec![], names(&["a", "b", "c"])]);
+        assert_eq!(
+            (p["m"], p["a"], p["b"], p["c"]),
+            (100, 99, 98, 97),
+            "a band of its size each"
+        );
+        // 300 parallel cases behind 2 run-alone ones: in range, in order, and the
+        // run-alone ones strictly above every other.
+        let many: Vec<String> = (0..300).map(|i| format!("c{i:03}")).collect();
+        let p = priorities(&[names(&["s1", "s2"]), many.clone()]);
         let in_order: Vec<i32> = many.iter().map(|c| p[c]).collect();
         assert!(in_order.windows(2).all(|w| w[0] >= w[1]));
-        assert_eq!((in_order[0], in_order[249]), (100, 1));
-        assert_eq!(rest_offset(&p), 101);
-        assert_eq!(rest_offset(&BTreeMap::new()), 0);
+        assert!(p["s1"] > p["s2"] && p["s2"] > in_order[0], "{p:?}");
+        assert!(in_order[299] >= -100, "{}", in_order[299]);
+        assert_eq!(p["s1"], 100);
     }
 }

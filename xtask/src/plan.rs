@@ -38,7 +38,8 @@ pub struct PlanInputs {
     #[arg(long)]
     pub times: Option<PathBuf>,
     /// Test threads per machine (default: PyTorch's NUM_PROCS on CPU, from the policy).
-    #[arg(long)]
+    /// At least 1: refused here rather than later inside nextest.
+    #[arg(long, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub threads: Option<usize>,
 }
 
@@ -59,7 +60,7 @@ pub fn run(args: PlanArgs) -> Result<()> {
     let times = load_times(&resolved.settings, args.inputs.times.as_deref())?;
     let document = compute(&resolved, args.shards, &times, args.inputs.threads)?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&document)?);
+        println!("{}", document.to_json());
         return Ok(());
     }
     let plan = &document.plan;
@@ -190,4 +191,30 @@ pub fn load_times(settings: &Settings, explicit: Option<&Path>) -> Result<Loaded
 /// `i/n` with 1 <= i <= n.
 pub fn parse_shard(text: &str) -> Result<(usize, usize)> {
     torch_harness::plan::document::parse_shard(text).map_err(|e| anyhow::anyhow!("--shard {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::{Args, Command, error::ErrorKind};
+
+    fn parse(argv: &[&str]) -> Result<clap::ArgMatches, clap::Error> {
+        PlanArgs::augment_args(Command::new("plan")).try_get_matches_from(argv)
+    }
+
+    #[test]
+    fn zero_threads_are_refused_up_front() {
+        let err = parse(&["plan", "--shards", "2", "--threads", "0"]).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::ValueValidation, "{err}");
+        assert!(err.to_string().contains("--threads"), "{err}");
+        let ok = parse(&["plan", "--shards", "2", "--threads", "1"]).unwrap();
+        assert_eq!(ok.get_one::<usize>("threads"), Some(&1));
+    }
+
+    #[test]
+    fn a_shard_of_zero_shards_says_so() {
+        let err = parse_shard("1/0").unwrap_err().to_string();
+        assert!(err.starts_with("--shard `1/0`"), "{err}");
+        assert!(err.contains("at least one shard"), "{err}");
+    }
 }

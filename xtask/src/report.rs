@@ -10,9 +10,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use torch_harness::report::junit::{self, Outcome};
 use torch_harness::report::record::{RECORD_FILE, Record};
+use torch_harness::report::started::started_at;
 use torch_harness::report::verdict::Verdict;
 use torch_harness::settings::Settings;
 
+mod bound;
 mod timeline;
 mod union;
 
@@ -110,6 +112,11 @@ pub fn run(args: ReportArgs) -> Result<ExitCode> {
             .map(|r| run_dir(&settings, Some(r)))
             .collect::<Result<_>>()?,
     };
+    // An explicit --junit must be nextest's JUnit of one of these runs; the default one
+    // is checked only when it is.
+    if let Some(path) = &args.junit {
+        given_junit(path, &run_dirs)?;
+    }
     let junit = args
         .junit
         .clone()
@@ -159,7 +166,11 @@ pub fn run(args: ReportArgs) -> Result<ExitCode> {
             [one] => one.join("timeline.html"),
             _ => target.join("torch-harness/timeline.html"),
         });
-    timeline::write(&run_dirs, plan.as_ref(), &timeline)?;
+    let shards = timeline::write(&run_dirs, plan.as_ref(), &timeline)?;
+    // Against the rules' bound: how much of the wall the run-alone rules explain.
+    for shard in &shards {
+        println!("slots of {}: {}", shard.label, shard.summary());
+    }
     println!("timeline: {}", timeline.display());
     Ok(if lost {
         ExitCode::FAILURE
@@ -168,7 +179,8 @@ pub fn run(args: ReportArgs) -> Result<ExitCode> {
     })
 }
 
-/// `RUN` as a folder, a run id, or the newest run of the checkout `settings` name.
+/// `RUN` as a folder, a run id, or the newest run of the checkout `settings` name: the
+/// one that started last (a folder in which no case ran is no run).
 pub fn run_dir(settings: &Settings, run: Option<&str>) -> Result<PathBuf> {
     let runs = settings.runs_dir();
     if let Some(run) = run {
@@ -192,11 +204,51 @@ pub fn run_dir(settings: &Settings, run: Option<&str>) -> Result<PathBuf> {
             )
         })?
         .filter_map(Result::ok)
-        .filter(|e| e.path().is_dir())
-        .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
-        .max_by_key(|(modified, _)| *modified)
+        .map(|e| e.path())
+        .filter(|path| path.is_dir())
+        // By when each run started, as it recorded: a report written into an old run
+        // later changes its folder, not its start.
+        .filter_map(|path| Some((started_at(&path)?, path)))
+        .max_by(|(a, _), (b, _)| a.total_cmp(b))
         .map(|(_, path)| path)
         .with_context(|| format!("no runs under {}", runs.display()))
+}
+
+/// Refuses a `--junit` file that cannot be used for `run_dirs`: missing, not XML, not a
+/// JUnit report, or nextest's JUnit of another run.
+fn given_junit(path: &Path, run_dirs: &[PathBuf]) -> Result<()> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("--junit {}: cannot read it", path.display()))?;
+    junit::parse(&text)
+        .map_err(|(at, e)| anyhow::anyhow!("--junit {}: byte {at}: {e}", path.display()))?;
+    let ids: Vec<String> = run_dirs.iter().map(|d| run_id(d)).collect();
+    if !ids
+        .iter()
+        .any(|id| text.contains(&format!("uuid=\"{id}\"")))
+    {
+        bail!(
+            "--junit {}: not nextest's JUnit of {} (no uuid=\"<run id>\" of {}); give the JUnit              that run wrote, or leave --junit out",
+            path.display(),
+            if ids.len() == 1 {
+                "this run"
+            } else {
+                "these runs"
+            },
+            ids.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// nextest's id of the run in `run_dir`: what its start file records, else the folder's
+/// name (`target/torch-harness/runs/<checkout>/<run id>`).
+fn run_id(run_dir: &Path) -> String {
+    torch_harness::report::started::run_id(run_dir).unwrap_or_else(|| {
+        run_dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    })
 }
 
 /// The latest attempt's record of every case in `run_dir`.
@@ -289,7 +341,7 @@ pub fn build(run_dir: &Path, junit_path: Option<&Path>) -> Result<Report> {
     let mut slowest: Vec<&Record> = records.iter().collect();
     slowest.sort_by(|a, b| b.wall_seconds.total_cmp(&a.wall_seconds));
     let (missing_records, junit_mismatches) = match junit_path {
-        Some(path) => check_junit(path, &run, &records)?,
+        Some(path) => check_junit(path, &run_id(run_dir), &records)?,
         None => (Vec::new(), Vec::new()),
     };
     Ok(Report {

@@ -269,7 +269,7 @@ pub fn resolve(args: &SelectArgs, workspace: Option<&std::path::Path>) -> Result
     let from_config = config.selection(|m| modules.iter().any(|x| x.as_str() == m));
     let selection = args.selection(from_config);
     let kept = selection.apply(&modules, &policy)?;
-    let filterset = selection.filterset(&modules, &policy)?;
+    let mut filterset = selection.filterset(&modules, &policy)?;
     let child_env = selection.child_env();
     let selected = found
         .into_iter()
@@ -280,23 +280,22 @@ pub fn resolve(args: &SelectArgs, workspace: Option<&std::path::Path>) -> Result
         .filter(|d| kept.contains(&d.case.module))
         .collect();
     let cpp = if selection.includes_cpp() {
-        let all = cpp::discover(&settings.root, &policy, &settings.cache_dir());
-        // run_test.py refuses an --include that names no test; so does this.
+        let found = cpp::discover(&settings.root, &policy, &settings.cache_dir());
         if selection.cpp {
-            for entry in &selection.include {
-                if let Some(binary) = entry.trim_end_matches('/').strip_prefix("cpp/")
-                    && !all.iter().any(|d| d.case.binary == binary)
-                {
-                    anyhow::bail!(
-                        "--include {entry}: no C++ test binary `{binary}` in {}",
-                        cpp::tests_dir(&settings.root, &policy).display()
-                    );
-                }
-            }
+            // -i and -x name C++ binaries here (a binary that is not built counts too,
+            // so its NOT_BUILT case can be selected).
+            let mut binaries: Vec<String> = found.iter().map(|d| d.case.binary.clone()).collect();
+            binaries.sort();
+            binaries.dedup();
+            let kept = selection.cpp_binaries(&binaries)?;
+            filterset = Some(selection.cpp_filterset(&binaries)?);
+            found
+                .into_iter()
+                .filter(|d| d.ignored.is_none() && kept.contains(&d.case.binary))
+                .collect()
+        } else {
+            found.into_iter().filter(|d| d.ignored.is_none()).collect()
         }
-        all.into_iter()
-            .filter(|d| d.ignored.is_none() && selection.keeps_cpp_binary(&d.case.binary))
-            .collect()
     } else {
         Vec::new()
     };

@@ -14,10 +14,16 @@ use xshell::cmd;
 /// interpreter.
 pub fn demo(root: &Path) -> Result<PathBuf> {
     let python = demo_python(root)?;
+    demo_cpp_noted(root)?;
+    Ok(python)
+}
+
+/// The demo's C++ tests, or a note saying why they are listed as ignored.
+pub fn demo_cpp_noted(root: &Path) -> Result<()> {
     if let Some(why) = demo_cpp(root)? {
         eprintln!("note: the demo's C++ cases are listed as ignored: {why}");
     }
-    Ok(python)
+    Ok(())
 }
 
 pub fn demo_python(root: &Path) -> Result<PathBuf> {
@@ -49,7 +55,7 @@ pub fn venv(root: &Path, under_target: &str, requirements: &Path, what: &str) ->
         step(
             &format!("creating {what}"),
             &log,
-            cmd!(sh, "python3 -m venv --clear {venv}"),
+            cmd!(sh, "python3 -m venv --clear {venv}").into(),
         )?;
     }
     step(
@@ -58,7 +64,8 @@ pub fn venv(root: &Path, under_target: &str, requirements: &Path, what: &str) ->
         cmd!(
             sh,
             "{python} -m pip install --disable-pip-version-check -r {requirements}"
-        ),
+        )
+        .into(),
     )?;
     std::fs::write(&stamp, wanted)?;
     Ok(python)
@@ -124,18 +131,18 @@ pub fn demo_cpp(root: &Path) -> Result<Option<String>> {
             &format!("building the demo's C++ test {stem}"),
             &log,
             cmd!(sh, "g++ -std=c++17 -O1 -pthread -o {out} {source}")
-                .args(flags.split_whitespace()),
+                .args(flags.split_whitespace())
+                .into(),
         )?;
     }
     Ok(None)
 }
 
 /// Runs one set-up command under a spinner, its output appended to `log`.
-fn step(what: &str, log: &Path, command: xshell::Cmd<'_>) -> Result<()> {
-    // Into std's Command for the redirection: the log fills while the step runs (a
+pub fn step(what: &str, log: &Path, mut command: Command) -> Result<()> {
+    // std's Command for the redirection: the log fills while the step runs (a
     // several-GB pip install can be followed with `tail -f`), where xshell would hand
     // the output over only at the end.
-    let mut command = Command::from(command);
     let bar = ProgressBar::new_spinner();
     bar.set_style(ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")?);
     bar.set_message(what.to_string());

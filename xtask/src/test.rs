@@ -92,10 +92,14 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
     };
     // The demo is set up before anything is planned: every shard must see the same
     // cases, the C++ suites included.
-    let demo_python = match std::env::var_os(var::PYTORCH_ROOT) {
-        Some(_) => None,
-        None if args.dry_run => None,
-        None => Some(set_up_demo(&root, args.workspace_remap.is_some())?),
+    let set = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+    let demo = set(var::PYTORCH_ROOT).is_none();
+    // The demo runs under the user's PYTHON when one is set (as plain nextest does),
+    // else under its own environment, made here.
+    let user_python = set(var::PYTHON);
+    let demo_python = match (demo, args.dry_run) {
+        (true, false) => set_up_demo(&root, args.workspace_remap.is_some(), user_python.is_none())?,
+        _ => None,
     };
     let mut resolved = resolve(
         &args.select,
@@ -133,6 +137,10 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
     };
     let mut nextest = nextest_command(&root, &target);
     nextest.args(["run", "--profile", "ci"]);
+    if !demo {
+        // Absolute (resolved from where xtask was started), as xtask read it.
+        nextest.env(var::PYTORCH_ROOT, &resolved.settings.root);
+    }
     match &args.archive_file {
         // Built elsewhere: the archive's binaries run against this checkout.
         Some(archive) => {
@@ -162,7 +170,7 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
                     let mut document =
                         crate::plan::compute(&resolved, n, &times, args.plan.threads)?;
                     document.plan.selected_shard = Some(i);
-                    let json = serde_json::to_vec_pretty(&document)?;
+                    let json = document.to_json().into_bytes();
                     let path = write_keyed(
                         &target.join("torch-harness/plans"),
                         &format!("shard-{i}-of-{n}"),
@@ -224,10 +232,6 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
         .into_iter()
         .filter(|c| cases.contains(c) && !first.contains(c))
         .collect();
-    let tool_config = write_tool_config(&resolved, &seconds, &cases, &first, &last, &target)?;
-    nextest
-        .arg("--tool-config-file")
-        .arg(format!("xtask:{}", tool_config.display()));
     let user_threads = args
         .nextest_args
         .iter()
@@ -235,7 +239,9 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
     // Detected once here, so no case runs the drivers' tools again.
     let devices = Devices::from_env()?;
     nextest.env(DEVICES_VAR, devices.to_string());
-    if !user_threads {
+    let threads = if user_threads {
+        user_thread_count(&args.nextest_args)
+    } else {
         let config = torch_harness::plan::test_config::TestConfig::from_env();
         let threads = match devices.slots() {
             // run_test.py's NUM_PROCS is 1 under the memory-leak check, GPUs or not.
@@ -248,7 +254,18 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
             slots => slots,
         };
         nextest.arg(format!("--test-threads={threads}"));
+        Some(threads)
+    };
+    let holds = |case: &str| holds(&resolved, case);
+    let order = crate::order::start_order(&cases, &holds, &seconds, &first, &last);
+    let (order, gated) = gate_serial_test_files(order, threads, !user_filters.is_empty());
+    if !gated.is_empty() {
+        nextest.env(torch_harness::launch::run_lock::FIRST_VAR, gated.join("\n"));
     }
+    let tool_config = write_tool_config(&order, &target)?;
+    nextest
+        .arg("--tool-config-file")
+        .arg(format!("xtask:{}", tool_config.display()));
     if args.continue_through_error {
         nextest
             .arg("--no-fail-fast")
@@ -299,17 +316,38 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
             println!("{line}");
         }
         // In the order they start.
-        let rest = cases
-            .iter()
-            .filter(|c| !first.contains(c) && !last.contains(c))
-            .cloned();
-        let cases: Vec<String> = first
-            .iter()
-            .cloned()
-            .chain(rest)
-            .chain(last.iter().cloned())
-            .collect();
-        // Without --shard, the plan of this machine running every case whole.
+        let mut cases: Vec<String> = order.into_iter().flat_map(|(_, c)| c).collect();
+        let selection = match (&document, &args.plan_file) {
+            (Some(d), Some(file)) => Selection {
+                cases: d.cases.len(),
+                filterset: format!(
+                    "the cases of the plan {} ({} in all)",
+                    file.display(),
+                    d.cases.len()
+                ),
+            },
+            (Some(d), None) => Selection {
+                cases: d.cases.len(),
+                filterset: selection_filterset(resolved.filterset.as_deref()),
+            },
+            (None, _) => Selection {
+                cases: resolved.case_names().len(),
+                filterset: selection_filterset(resolved.filterset.as_deref()),
+            },
+        };
+        // The user's own filters and options after `--`: nextest says what they keep.
+        if !user_filters.is_empty() || !passthrough.is_empty() {
+            let kept = crate::dry_list::cases(&nextest)?;
+            cases.retain(|c| kept.contains(c));
+            let more: Vec<String> = kept
+                .iter()
+                .filter(|c| !cases.contains(c))
+                .cloned()
+                .collect();
+            cases.extend(more);
+            resolved.keep_only(&kept);
+        }
+        // Without --shard, the plan of this machine running every case it runs whole.
         let one_machine = match &document {
             Some(_) => None,
             None => Some(crate::plan::one_machine(
@@ -319,14 +357,16 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
             )?),
         };
         let plan = document.as_ref().map(|d| &d.plan).or(one_machine.as_ref());
-        dry_run(&resolved, plan, &cases, &nextest);
+        dry_run(&selection, &user_filters, plan, &cases, &nextest);
         return Ok(ExitCode::SUCCESS);
     }
     if let (Some(shard), true) = (&args.shard, cases.is_empty()) {
         // A matrix wider than the suite has empty shards; each of them passes.
         println!(
             "shard {shard} has no cases ({} cases over {} shards): nothing to run",
-            resolved.case_names().len(),
+            document
+                .as_ref()
+                .map_or_else(|| resolved.case_names().len(), |d| d.cases.len()),
             document.as_ref().map_or(0, |d| d.plan.shards.len())
         );
         return Ok(ExitCode::SUCCESS);
@@ -337,6 +377,12 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
         eprintln!(
             "running the embedded demo ({})",
             root.join("demo").display()
+        );
+    } else if demo {
+        eprintln!(
+            "running the embedded demo ({}) with PYTHON={}",
+            root.join("demo").display(),
+            resolved.settings.python.display()
         );
     } else {
         eprintln!(
@@ -366,9 +412,12 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
     settings.target_dir = target.clone();
     let run = match std::env::var_os(var::OUT).filter(|o| !o.is_empty()) {
         Some(_) => Some(resolved.settings.out_dir.clone()),
-        None => crate::report::run_dir(&settings, None)
-            .ok()
-            .filter(|dir| fresh(dir)),
+        None => crate::report::run_dir(&settings, None).ok().filter(|dir| {
+            let since = started
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64());
+            torch_harness::report::started::started_at(dir).is_some_and(|at| at >= since)
+        }),
     };
     if let Some(run) = &run {
         eprintln!("logs and reports: {}", run.display());
@@ -424,10 +473,18 @@ fn nextest_failure(status: std::process::ExitStatus) -> Option<&'static str> {
     })
 }
 
-/// The demo's Python environment (this workspace's) and C++ tests; a remapped
-/// checkout's demo runs its own C++ binaries, which a fresh copy has not built yet.
-fn set_up_demo(root: &Path, remapped: bool) -> Result<PathBuf> {
-    let python = crate::setup::demo(&crate::workspace::root())?;
+/// The demo's C++ tests and, with `venv`, its Python environment (this workspace's),
+/// whose interpreter it returns; a remapped checkout's demo runs its own C++ binaries,
+/// which a fresh copy has not built yet.
+fn set_up_demo(root: &Path, remapped: bool, venv: bool) -> Result<Option<PathBuf>> {
+    let workspace = crate::workspace::root();
+    crate::system::ensure(&workspace, crate::system::FOR_DEMO)?;
+    let python = if venv {
+        Some(crate::setup::demo(&workspace)?)
+    } else {
+        crate::setup::demo_cpp_noted(&workspace)?;
+        None
+    };
     if remapped && let Some(why) = crate::setup::demo_cpp(root)? {
         eprintln!(
             "note: the C++ cases of {} are listed as ignored: {why}",
@@ -437,18 +494,46 @@ fn set_up_demo(root: &Path, remapped: bool) -> Result<PathBuf> {
     Ok(python)
 }
 
-fn dry_run(resolved: &Resolved, plan: Option<&Plan>, cases: &[String], nextest: &Command) {
-    let selected = resolved.case_names().len();
+/// What the run chose before nextest's own filters: how many cases, and how.
+struct Selection {
+    cases: usize,
+    filterset: String,
+}
+
+fn selection_filterset(filterset: Option<&str>) -> String {
+    match filterset {
+        Some(f) => f.to_string(),
+        None => "all (no selection flags narrow the run)".into(),
+    }
+}
+
+/// Prints what the run would run: `cases` are exactly the cases nextest will run, in
+/// the order they start.
+fn dry_run(
+    selection: &Selection,
+    user_filters: &[String],
+    plan: Option<&Plan>,
+    cases: &[String],
+    nextest: &Command,
+) {
+    let whole = selection.cases;
     match plan.and_then(|p| Some((p.selected_shard?, p.shards.len()))) {
         Some((i, n)) => println!(
-            "{} cases selected (shard {i}/{n}; {selected} in the whole selection)",
+            "{} cases selected (shard {i}/{n}; {whole} in the whole selection)",
             cases.len()
         ),
-        None => println!("{selected} cases selected"),
+        None if cases.len() != whole => println!(
+            "{} cases selected ({whole} before the filters after --)",
+            cases.len()
+        ),
+        None => println!("{whole} cases selected"),
     }
-    match &resolved.filterset {
-        Some(f) => println!("filterset: {f}"),
-        None => println!("filterset: all (no selection flags narrow the run)"),
+    println!("filterset: {}", selection.filterset);
+    if !user_filters.is_empty() {
+        println!(
+            "and the filters after --: {}",
+            crate::filterset::both(None, user_filters).unwrap_or_default()
+        );
     }
     if let Some(plan) = plan {
         for shard in &plan.shards {
@@ -493,50 +578,117 @@ fn dry_run(resolved: &Resolved, plan: Option<&Plan>, cases: &[String], nextest: 
     println!("would run: {line}");
 }
 
-/// nextest settings that depend on the checkout: serial files run alone
-/// (`threads-required = "num-test-threads"`), `first` starts first, in its order,
-/// then longer cases start first (priorities from the expected times;
-/// same-priority cases go by name), and `last` starts last.
+/// The thread count of a `-j N` / `--test-threads N|=N` the user passed to nextest,
+/// when it is a number.
+fn user_thread_count(nextest_args: &[String]) -> Option<usize> {
+    let mut value = None;
+    for (i, a) in nextest_args.iter().enumerate() {
+        let given = match a.as_str() {
+            "-j" | "--test-threads" => nextest_args.get(i + 1).map(String::as_str),
+            _ => a
+                .strip_prefix("--test-threads=")
+                .or_else(|| a.strip_prefix("-j").filter(|v| !v.is_empty())),
+        };
+        if let Some(v) = given {
+            value = v.parse().ok();
+        }
+    }
+    value
+}
+
+/// How `case` holds the machine (the harness's rules: `launch::serial_tests`,
+/// `run::python`): alone throughout for a serial or distributed file or when the
+/// config runs everything serially, alone for its marked tests when its file uses
+/// `@serialTest`, else beside others.
+fn holds(resolved: &Resolved, case: &str) -> crate::order::Holds {
+    use crate::order::Holds;
+    if resolved.config.everything_serial() {
+        return Holds::Alone;
+    }
+    let Ok(parsed) = torch_harness::case::PythonCase::parse(case) else {
+        return Holds::Shared;
+    };
+    let module = parsed.module.as_str();
+    if resolved.policy.must_serial(module) {
+        Holds::Alone
+    } else if torch_harness::launch::serial_tests::file_uses_marker(
+        &resolved
+            .settings
+            .root
+            .join("test")
+            .join(format!("{module}.py")),
+    ) {
+        Holds::AlonePhase
+    } else {
+        Holds::Shared
+    }
+}
+
+/// Which files with `@serialTest` tests run their marked tests before the parallel
+/// cases start, behind gates (`run_lock::FIRST_VAR`): as many as there are slots, so
+/// that all of them start at once. The others run whole and alone with the run-alone
+/// files, as do all of them when the thread count is not known or the user's own
+/// filterset may leave some out (a parallel case would wait at a gate that never goes
+/// up). Returns the order, those moved, and the gated cases.
+fn gate_serial_test_files(
+    order: Vec<(crate::order::Holds, Vec<String>)>,
+    threads: Option<usize>,
+    user_filtered: bool,
+) -> (Vec<(crate::order::Holds, Vec<String>)>, Vec<String>) {
+    use crate::order::Holds;
+    let room = if user_filtered {
+        0
+    } else {
+        threads.unwrap_or(0)
+    };
+    let mut alone = Vec::new();
+    let mut gated = Vec::new();
+    let mut shared = Vec::new();
+    for (tier, cases) in order {
+        match tier {
+            Holds::Alone => alone.extend(cases),
+            Holds::AlonePhase => {
+                for case in cases {
+                    if gated.len() < room {
+                        gated.push(case);
+                    } else {
+                        alone.push(case);
+                    }
+                }
+            }
+            Holds::Shared => shared.extend(cases),
+        }
+    }
+    let order = [
+        (Holds::Alone, alone),
+        (Holds::AlonePhase, gated.clone()),
+        (Holds::Shared, shared),
+    ]
+    .into_iter()
+    .filter(|(_, cases)| !cases.is_empty())
+    .collect();
+    (order, gated)
+}
+
+/// nextest settings that depend on the checkout: the start order as priorities (each
+/// tier of `order` above the next), and every slot for a case that runs alone
+/// throughout (`threads-required = "num-test-threads"`), so nextest starts nothing
+/// beside it.
 fn write_tool_config(
-    resolved: &Resolved,
-    seconds: &dyn Fn(&str) -> Option<f64>,
-    cases: &[String],
-    first: &[String],
-    last: &[String],
+    order: &[(crate::order::Holds, Vec<String>)],
     target: &Path,
 ) -> Result<PathBuf> {
-    let first = crate::order::first_priorities(first);
-    let offset = crate::order::rest_offset(&first);
-    let policy = &resolved.policy;
-    let serial_everything = resolved.config.everything_serial();
-    let longest = cases.iter().filter_map(|c| seconds(c)).fold(0.0, f64::max);
-    let mut by_priority: std::collections::BTreeMap<i32, Vec<&String>> = Default::default();
-    let mut serial = Vec::new();
-    for case in cases {
-        if let Some(p) = first.get(case) {
-            by_priority.entry(*p).or_default().push(case);
-        } else if last.contains(case) {
-            by_priority
-                .entry(crate::order::LAST_PRIORITY)
-                .or_default()
-                .push(case);
-        } else if let Some(t) = seconds(case).filter(|_| longest > 0.0) {
-            // 1..=100, growing with the log of the expected time.
-            let p = 1 + (99.0 * (1.0 + t).ln() / (1.0 + longest).ln()).round() as i32;
-            by_priority
-                .entry((p - offset).max(-98))
-                .or_default()
-                .push(case);
-        } else if offset > 0 || !last.is_empty() {
-            // Below the timed cases, above the last (nextest's default is 0).
-            by_priority.entry(-99).or_default().push(case);
-        }
-        let module = torch_harness::case::PythonCase::parse(case)
-            .map(|c| c.module.as_str().to_string())
-            .unwrap_or_default();
-        if serial_everything || policy.must_serial(&module) {
-            serial.push(case);
-        }
+    use crate::order::Holds;
+    let serial: Vec<&String> = order
+        .iter()
+        .filter(|(t, _)| *t == Holds::Alone)
+        .flat_map(|(_, c)| c)
+        .collect();
+    let tiers: Vec<Vec<String>> = order.iter().map(|(_, c)| c.clone()).collect();
+    let mut by_priority: BTreeMap<i32, Vec<&String>> = BTreeMap::new();
+    let priorities = crate::order::priorities(&tiers);
+    for (case, p) in &priorities {
+        by_priority.entry(*p).or_default().push(case);
     }
     // Both lists are non-empty here, so the filter names exactly their cases.
     let exact = crate::order::exact_filterset;
@@ -600,6 +752,8 @@ pub fn archive(file: &Path) -> Result<ExitCode> {
 /// retries, so a flaky test of this project fails. `nextest_args` go to nextest.
 pub fn check(nextest_args: &[String]) -> Result<ExitCode> {
     let root = crate::workspace::root();
+    // The packages first: stopping for them is quicker than compiling nextest first.
+    crate::system::ensure(&root, crate::system::FOR_CHECK)?;
     crate::nextest::ensure(&root)?;
     crate::setup::demo(&root)?;
     let status = nextest_command(&root, &crate::workspace::target_dir(&root)?)
@@ -643,6 +797,51 @@ mod tests {
         flags.push(vec!["--changed".into()]);
         flags.push(vec!["--enable-td".into()]);
         flags
+    }
+
+    #[test]
+    fn test_refuses_zero_threads_before_anything_runs() {
+        let command = TestArgs::augment_args(Command::new("test"));
+        let err = command
+            .try_get_matches_from(["test", "--threads", "0"])
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::ValueValidation, "{err}");
+        assert!(err.to_string().contains("--threads"), "{err}");
+    }
+
+    #[test]
+    fn as_many_serial_test_files_as_slots_are_gated_and_the_rest_run_alone() {
+        use crate::order::Holds;
+        let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let order = || {
+            vec![
+                (Holds::Alone, names(&["s"])),
+                (Holds::AlonePhase, names(&["m1", "m2", "m3"])),
+                (Holds::Shared, names(&["p"])),
+            ]
+        };
+        let (tiers, gated) = gate_serial_test_files(order(), Some(2), false);
+        assert_eq!(gated, names(&["m1", "m2"]));
+        assert_eq!(
+            tiers,
+            [
+                (Holds::Alone, names(&["s", "m3"])),
+                (Holds::AlonePhase, names(&["m1", "m2"])),
+                (Holds::Shared, names(&["p"])),
+            ]
+        );
+        // A user's filterset, or an unknown thread count: no gates, all run alone.
+        for (threads, filtered) in [(Some(8), true), (None, false)] {
+            let (tiers, gated) = gate_serial_test_files(order(), threads, filtered);
+            assert!(gated.is_empty());
+            assert_eq!(
+                tiers,
+                [
+                    (Holds::Alone, names(&["s", "m1", "m2", "m3"])),
+                    (Holds::Shared, names(&["p"])),
+                ]
+            );
+        }
     }
 
     #[test]

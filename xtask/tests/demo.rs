@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{check, clean, demo_copy, kept, nextest_list, recorded, workspace};
+use common::{check, clean, demo_copy, kept, nextest_list, recorded};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -98,7 +98,7 @@ fn xtask_test_passes_every_demo_case_with_one_junit_testcase_each() {
     expected_sorted.sort();
     assert_eq!(recorded(out.path()), expected_sorted);
 
-    let junit = std::fs::read_to_string(workspace().join("target/nextest/ci/junit.xml")).unwrap();
+    let junit = std::fs::read_to_string(common::ci_junit()).unwrap();
     for case in &cases {
         let element = format!("<testcase name=\"{case}\"");
         assert_eq!(junit.matches(&element).count(), 1, "{case} in {junit}");
@@ -106,7 +106,10 @@ fn xtask_test_passes_every_demo_case_with_one_junit_testcase_each() {
     assert_eq!(junit.matches("<testcase ").count(), cases.len());
     assert!(!junit.contains("<failure"), "{junit}");
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("target/nextest/ci/junit.xml"), "{stderr}");
+    assert!(
+        stderr.contains(&common::ci_junit().display().to_string()),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -205,29 +208,32 @@ fn the_report_adds_up_the_xml_and_agrees_with_nextest() {
     let report: serde_json::Value =
         serde_json::from_slice(&std::fs::read(json.path()).unwrap()).unwrap();
 
-    // The totals are the sum of every case's XML.
-    let (mut tests, mut failures, mut skipped) = (0, 0, 0);
+    // The totals are the sum of every XML file the run's cases wrote (their first
+    // attempts), counted here apart from the report's own reader.
+    let (mut tests, mut failures, mut errors, mut skipped) = (0, 0, 0, 0);
+    let mut files = 0;
     for entry in walkdir::WalkDir::new(&run) {
         let entry = entry.unwrap();
-        if entry.file_name() != "record.json" {
+        let path = entry.path();
+        let first_attempt = path.components().any(|c| c.as_os_str() == "attempt-1");
+        if !first_attempt || path.extension().is_none_or(|x| x != "xml") {
             continue;
         }
-        let record = torch_harness::report::record::Record::read(entry.path()).unwrap();
-        if record.attempt != 1 {
-            continue;
-        }
-        for xml in &record.reports {
-            for case in torch_harness::report::junit::read(xml).unwrap() {
-                tests += 1;
-                failures +=
-                    usize::from(case.outcome == torch_harness::report::junit::Outcome::Failed);
-                skipped +=
-                    usize::from(case.outcome == torch_harness::report::junit::Outcome::Skipped);
+        files += 1;
+        for case in common::count_testcases(&std::fs::read_to_string(path).unwrap()) {
+            tests += 1;
+            match case.outcome {
+                "failure" => failures += 1,
+                "error" => errors += 1,
+                "skipped" => skipped += 1,
+                _ => {}
             }
         }
     }
+    assert!(files >= demo_cases().len() / 2, "{files} XML files");
     assert_eq!(report["totals"]["tests"], tests);
     assert_eq!(report["totals"]["failures"], failures);
+    assert_eq!(report["totals"]["errors"], errors);
     assert_eq!(report["totals"]["skipped"], skipped);
     assert!(failures >= 1);
     assert_eq!(report["missing_records"], serde_json::json!([]));
@@ -248,11 +254,11 @@ fn the_report_adds_up_the_xml_and_agrees_with_nextest() {
     assert_eq!(failed, ["test_dataloader"]);
 
     // nextest's JUnit fails exactly that case, once.
-    let junit = std::fs::read_to_string(workspace().join("target/nextest/ci/junit.xml")).unwrap();
-    let cases = torch_harness::report::junit::parse(&junit).unwrap();
+    let junit = std::fs::read_to_string(common::ci_junit()).unwrap();
+    let cases = common::count_testcases(&junit);
     let failing: Vec<&str> = cases
         .iter()
-        .filter(|c| c.outcome == torch_harness::report::junit::Outcome::Failed)
+        .filter(|c| c.outcome == "failure")
         .map(|c| c.name.as_str())
         .collect();
     assert_eq!(failing, ["test_dataloader"]);

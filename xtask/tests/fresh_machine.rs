@@ -307,3 +307,48 @@ fn printing_commands_end_quietly_when_the_reader_goes_away() {
         assert!(!err.contains("Broken pipe"), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn without_a_way_to_install_system_packages_xtask_stops_before_the_tests_with_the_command() {
+    // A machine with cargo and a new enough cargo-nextest but none of the system
+    // packages, and no apt-get, sudo or `id` on PATH: neither root nor a sudoer, so the
+    // set-up cannot install them.
+    let scratch = tempfile::tempdir().unwrap();
+    let bin = scratch.path().join("bin");
+    let log = scratch.path().join("nextest.log");
+    fake_nextest(&bin.join("cargo-nextest"), "0.9.138");
+    let toolchain = toolchain_bin();
+    let home = tempfile::tempdir().unwrap();
+    for (args, packages) in [
+        (
+            &["check"][..],
+            "chromium libgtest-dev pkg-config g++ python3-dev",
+        ),
+        (&["test"][..], "libgtest-dev pkg-config g++"),
+    ] {
+        let out = xtask(args, &[&bin, &toolchain], home.path())
+            .env_remove("TORCH_HARNESS_SYSTEM_SETUP")
+            .env("FAKE_NEXTEST_LOG", &log)
+            .output()
+            .unwrap();
+        let err = stderr(&out);
+        assert!(!out.status.success(), "{args:?}: {err}");
+        assert!(
+            err.contains(&format!("missing system packages: {packages};")),
+            "{args:?}: {err}"
+        );
+        assert!(
+            err.contains(&format!(
+                "Run:\n    install {packages} with the system's package manager \
+                 (on Debian/Ubuntu: sudo apt-get install -y {packages})\n"
+            )),
+            "{args:?}: {err}"
+        );
+        // It stopped before anything ran.
+        assert!(!log.exists(), "{args:?}: nextest ran");
+        assert!(
+            !err.contains("creating the demo's Python environment"),
+            "{err}"
+        );
+    }
+}

@@ -137,6 +137,42 @@ fn an_unknown_include_is_a_clear_error() {
 }
 
 #[test]
+fn cpp_with_include_runs_the_named_binaries_or_refuses_a_python_file() {
+    // A Python file beside --cpp would run nothing: refused, with the reason.
+    let mut cmd = clean(Command::new(env!("CARGO_BIN_EXE_xtask")));
+    let output = cmd
+        .args(["test", "--dry-run", "--cpp", "-i", "test_nn"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(err.contains("--include test_nn beside --cpp"), "{err}");
+    assert!(
+        err.contains("test_death"),
+        "names the binaries there are: {err}"
+    );
+
+    // A C++ binary is honoured: only its suites, and nextest's listing of the
+    // filterset agrees (the demo's binaries are listed, built or not).
+    let (filterset, cases) = dry_run(&["--cpp", "-i", "cpp/test_death"]);
+    let filterset = filterset.expect("--cpp -i narrows the run");
+    assert_eq!(filterset, "binary(cpp) & (test(/^test_death::/))");
+    assert!(
+        cases.iter().all(|c| c.starts_with("test_death::")),
+        "{cases:?}"
+    );
+    if common::googletest_installed() && workspace().join("demo/build/bin/test_death").exists() {
+        assert_eq!(
+            cases,
+            ["test_death::BoundsCheckDeathTest", "test_death::NeedsCuda"]
+                .map(String::from)
+                .into()
+        );
+    }
+    assert_eq!(nextest_lists(&filterset), cases);
+}
+
+#[test]
 fn plans_on_pytorchs_times_are_within_five_percent_of_the_lower_bound() {
     // PyTorch's CI times for one build environment (harness/tests/fixtures/README.md).
     let data = workspace().join("harness/tests/fixtures/pytorch-test-times.json");

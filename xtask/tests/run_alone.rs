@@ -276,11 +276,40 @@ fn xtasks_tool_config_gives_run_alone_cases_every_slot_and_starts_the_longest_fi
     // A @serialTest file shares the machine except while its marked tests run, which
     // the harness's lock sees to; nextest keeps its slots for the rest.
     assert!(!serial.contains("test(=test_large_tensors)"), "{serial}");
-    // test_linalg is the only demo file with an expected time (3 s, the overlay's).
-    let (first, _) = overrides
+    // What runs alone starts first, so that no slot waits behind it: the run-alone
+    // files, then the @serialTest file (its marked tests take the machine while the
+    // first parallel cases wait at its gate), then the rest, test_linalg first: it is
+    // the only demo file with an expected time (3 s, the overlay's).
+    let priority: std::collections::BTreeMap<String, i64> = overrides
         .iter()
         .filter_map(|(f, o)| Some((f, o.get("priority")?.as_integer()?)))
-        .max_by_key(|(_, p)| *p)
+        .flat_map(|(f, p)| {
+            f.split(" | ")
+                .map(|c| (c.to_string(), p))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let p = |case: &str| priority[&format!("test(={case})")];
+    let alone = [
+        "test_nn",
+        "test_memory_format",
+        "distributed::test_c10d_common",
+    ];
+    let shared = [
+        "test_linalg",
+        "test_autograd",
+        "test_ops",
+        "test_dataloader",
+    ];
+    let lowest_alone = alone.iter().map(|c| p(c)).min().unwrap();
+    assert!(lowest_alone > p("test_large_tensors"), "{priority:?}");
+    for case in shared {
+        assert!(p("test_large_tensors") > p(case), "{case}: {priority:?}");
+    }
+    let highest_shared = priority
+        .iter()
+        .filter(|(c, _)| !serial.contains(c.as_str()) && *c != "test(=test_large_tensors)")
+        .max_by_key(|(_, p)| **p)
         .expect("priorities");
-    assert_eq!(first, "test(=test_linalg)");
+    assert_eq!(highest_shared.0, "test(=test_linalg)", "{priority:?}");
 }

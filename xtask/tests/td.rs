@@ -144,31 +144,36 @@ fn the_td_order_is_run_test_pys_and_enable_td_keeps_the_top_quarter() {
         .output()
         .unwrap());
     assert_eq!(ranked(&out), EXPECTED_ORDER);
-    // Without --enable-td every case runs, the scored ones first, in score order.
+    // Without --enable-td every case runs. What runs alone starts first (so that no
+    // slot waits behind it), then the rest; within each, the scored ones first, in
+    // score order, and a negative score last.
     let cases = lines_after(&out, "    ");
     assert_eq!(cases.len(), 22, "{out}");
     assert_eq!(
-        cases[..5],
+        cases[..3],
         [
-            "test_ops::only=TestCommon",
-            "test_linalg",
             "test_nn",
             "test_torch::except=TestTorchDeviceType",
-            "nn::test_pooling",
+            "nn::test_pooling"
         ]
     );
-    // A negative score starts last, as it ranks last.
-    assert_eq!(cases.last().map(String::as_str), Some("test_fx"));
+    // test_fx is on CI_SERIAL_LIST: it ends the run-alone cases; then the others.
+    assert_eq!(
+        cases[6..9],
+        ["test_fx", "test_ops::only=TestCommon", "test_linalg"],
+        "{out}"
+    );
     assert!(lines_after(&out, "td excluded:").is_empty());
     // nextest gets the order as priorities in the tool config xtask wrote.
     let priorities = tool_config_priorities(&out);
     let p = |case: &str| priorities[case];
-    assert!(p("test_ops::only=TestCommon") > p("test_linalg"));
-    assert!(p("test_linalg") > p("test_nn"));
     assert!(p("test_nn") > p("test_torch::except=TestTorchDeviceType"));
     assert!(p("test_torch::except=TestTorchDeviceType") > p("nn::test_pooling"));
-    assert!(p("nn::test_pooling") > p("test_autograd"));
-    assert!(p("test_autograd") > p("test_fx"));
+    assert!(p("nn::test_pooling") > p("test_reductions"));
+    assert!(p("test_reductions") > p("test_fx"));
+    assert!(p("test_fx") > p("test_ops::only=TestCommon"));
+    assert!(p("test_ops::only=TestCommon") > p("test_linalg"));
+    assert!(p("test_linalg") > p("test_autograd"));
 
     let out = ok(xtask(checkout.path())
         .args(["test", "--dry-run", "--enable-td", "--no-failed-first"])
@@ -176,15 +181,16 @@ fn the_td_order_is_run_test_pys_and_enable_td_keeps_the_top_quarter() {
         .unwrap());
     // 25 * 22 / 100 + 1 = 6: runs 1-6 run; runs 7-22 are listed as excluded, as
     // run_test.py's get_top_per_tests cuts (`tests[:6], tests[6:]`).
+    // They start run-alone ones first, each group in score order.
     let cases = lines_after(&out, "    ");
     assert_eq!(
         cases,
         [
-            "test_ops::only=TestCommon",
-            "test_linalg",
             "test_nn",
             "test_torch::except=TestTorchDeviceType",
             "nn::test_pooling",
+            "test_ops::only=TestCommon",
+            "test_linalg",
             "test_autograd",
         ]
     );
@@ -453,11 +459,17 @@ fn the_demo_runs_its_td_selection_class_runs_included_in_score_order() {
     let ran = finished(&stderr);
     // The demo's Python files and distributed configurations, ranked: the three
     // scored runs lead, then the zero-score ones by name; the top quarter runs.
+    // The run-alone ones (distributed files too) start before the others.
+    let not_distributed: Vec<&String> = ran
+        .iter()
+        .filter(|c| !c.starts_with("distributed::"))
+        .collect();
     assert_eq!(
-        ran[..3],
+        not_distributed[..3],
         ["test_nn::only=TestLinear", "test_torch", "test_ops"],
         "{stderr}"
     );
+    assert_eq!(ran.last().map(String::as_str), Some("test_ops"), "{stderr}");
     assert!(
         !ran.iter().any(|c| c == "test_nn::except=TestLinear"),
         "{ran:?}"
@@ -496,18 +508,20 @@ fn cases_that_failed_in_the_previous_run_start_first() {
     let first = run(&[
         "-i",
         "test_nn",
-        "test_torch",
+        "test_autograd",
         "test_zz_broken",
         "--keep-going",
         "--",
         "--test-threads=1",
     ]);
     assert!(!first.status.success(), "test_zz_broken fails");
-    // Alphabetical and by time, it would run last; now it starts first.
+    // Alphabetical and by time, it would run last; now it starts first of the cases
+    // that share the machine, right after test_nn, which runs alone: what runs alone
+    // starts first, so that no slot waits behind it.
     let dry = ok(run(&[
         "-i",
         "test_nn",
-        "test_torch",
+        "test_autograd",
         "test_zz_broken",
         "--dry-run",
     ]));
@@ -515,11 +529,15 @@ fn cases_that_failed_in_the_previous_run_start_first() {
         dry.contains("first (failed in the previous run): test_zz_broken"),
         "{dry}"
     );
-    assert_eq!(lines_after(&dry, "    ")[0], "test_zz_broken", "{dry}");
+    assert_eq!(
+        lines_after(&dry, "    "),
+        ["test_nn", "test_zz_broken", "test_autograd"],
+        "{dry}"
+    );
     let second = run(&[
         "-i",
         "test_nn",
-        "test_torch",
+        "test_autograd",
         "test_zz_broken",
         "--keep-going",
         "--",
@@ -527,14 +545,14 @@ fn cases_that_failed_in_the_previous_run_start_first() {
     ]);
     let ran = finished(&String::from_utf8_lossy(&second.stderr));
     assert_eq!(
-        ran.first().map(String::as_str),
-        Some("test_zz_broken"),
+        ran,
+        ["test_nn", "test_zz_broken", "test_autograd"],
         "{ran:?}"
     );
     let off = ok(run(&[
         "-i",
         "test_nn",
-        "test_torch",
+        "test_autograd",
         "test_zz_broken",
         "--dry-run",
         "--no-failed-first",

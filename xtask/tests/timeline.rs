@@ -1,7 +1,7 @@
 //! The run's timeline, rendered by a real browser: headless Chromium screenshots the page
 //! `cargo xtask report` wrote for a run with known starts and ends, and the pixels must
 //! put each bar, the planned length, the predicted end, the idle gap and the tail where
-//! those times say. `.ci/run` installs Chromium; without it this test fails and says so.
+//! those times say. `cargo xtask check`'s set-up installs Chromium; without it this test fails and says so.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -83,7 +83,7 @@ fn chromium() -> PathBuf {
     }
     panic!(
         "no Chromium on PATH (nor CHROMIUM=...): this test renders the timeline in a real \
-         browser; install it with `apt-get install chromium`, as .ci/run does"
+         browser; `cargo xtask check` installs it (or run `sudo apt-get install -y chromium`)"
     );
 }
 

@@ -1,17 +1,102 @@
 //! The example workflow is well-formed YAML whose jobs chain build → shards → report and
-//! call the xtask commands that exist (actionlint is not installable here).
+//! call the xtask commands that exist (actionlint is not installable here), and tests a
+//! PyTorch checkout at the commit its installed torch was built from.
 
 use std::path::Path;
 use std::process::Command;
-use yaml_rust2::YamlLoader;
+use yaml_rust2::{Yaml, YamlLoader};
+
+fn workflow() -> Yaml {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.github/workflows/pytorch-tests.yml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut docs = YamlLoader::load_from_str(&text).unwrap_or_else(|e| panic!("{path:?}: {e}"));
+    assert_eq!(docs.len(), 1, "one YAML document");
+    docs.remove(0)
+}
+
+fn steps<'a>(wf: &'a Yaml, job: &str) -> &'a [Yaml] {
+    wf["jobs"][job]["steps"]
+        .as_vec()
+        .unwrap_or_else(|| panic!("{job}: steps"))
+}
+
+/// The steps of `job` that check out pytorch/pytorch.
+fn pytorch_checkouts<'a>(wf: &'a Yaml, job: &str) -> Vec<&'a Yaml> {
+    steps(wf, job)
+        .iter()
+        .filter(|s| {
+            s["uses"]
+                .as_str()
+                .is_some_and(|u| u.starts_with("actions/checkout"))
+                && s["with"]["repository"].as_str() == Some("pytorch/pytorch")
+        })
+        .collect()
+}
+
+#[test]
+fn the_checkout_is_the_commit_the_installed_torch_was_built_from() {
+    let wf = workflow();
+    // The build job: a step reads the installed torch's version and commit ...
+    let build = steps(&wf, "build");
+    let (at, probe) = build
+        .iter()
+        .enumerate()
+        .find(|(_, s)| {
+            s["run"]
+                .as_str()
+                .is_some_and(|r| r.contains("torch.version.git_version"))
+        })
+        .expect("a build step that reads torch.version.git_version");
+    let run = probe["run"].as_str().unwrap();
+    assert!(
+        run.contains("pip install torch")
+            && run.contains("echo \"sha=$(python -c 'import torch; print(torch.version.git_version)')\" >> \"$GITHUB_OUTPUT\"")
+            && run.contains("echo \"version=$(python -c 'import torch; print(torch.__version__)')\" >> \"$GITHUB_OUTPUT\""),
+        "{run}"
+    );
+    let id = probe["id"].as_str().expect("the step has an id");
+    // ... and PyTorch is checked out at that commit, after it.
+    let sha = format!("${{{{ steps.{id}.outputs.sha }}}}");
+    let checkouts = pytorch_checkouts(&wf, "build");
+    assert_eq!(checkouts.len(), 1);
+    assert_eq!(checkouts[0]["with"]["ref"].as_str(), Some(sha.as_str()));
+    let checkout_at = build
+        .iter()
+        .position(|s| std::ptr::eq(s, checkouts[0]))
+        .unwrap();
+    assert!(at < checkout_at, "the commit is known before the checkout");
+    let outputs = &wf["jobs"]["build"]["outputs"];
+    assert_eq!(outputs["pytorch"].as_str(), Some(sha.as_str()));
+    assert_eq!(
+        outputs["torch"].as_str(),
+        Some(format!("${{{{ steps.{id}.outputs.version }}}}").as_str())
+    );
+
+    // Every shard checks out that commit and installs that torch.
+    let checkouts = pytorch_checkouts(&wf, "test");
+    assert_eq!(checkouts.len(), 1);
+    assert_eq!(
+        checkouts[0]["with"]["ref"].as_str(),
+        Some("${{ needs.build.outputs.pytorch }}")
+    );
+    let installs: Vec<&str> = steps(&wf, "test")
+        .iter()
+        .filter_map(|s| s["run"].as_str())
+        .filter(|r| r.contains("pip install"))
+        .collect();
+    assert!(!installs.is_empty());
+    for install in installs {
+        assert!(
+            install.contains("pip install \"torch==${{ needs.build.outputs.torch }}\""),
+            "{install}"
+        );
+    }
+}
 
 #[test]
 fn the_example_workflow_builds_once_shards_and_reports() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.github/workflows/pytorch-tests.yml");
-    let text = std::fs::read_to_string(&path).unwrap();
-    let docs = YamlLoader::load_from_str(&text).unwrap_or_else(|e| panic!("{path:?}: {e}"));
-    assert_eq!(docs.len(), 1, "one YAML document");
-    let wf = &docs[0];
+    let wf = workflow();
+    let wf = &wf;
     let jobs = &wf["jobs"];
     assert_eq!(jobs["test"]["needs"].as_str(), Some("build"));
     assert_eq!(jobs["report"]["needs"].as_str(), Some("test"));

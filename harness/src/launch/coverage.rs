@@ -1,5 +1,5 @@
 //! run_test.py's `--coverage` (research §2.2): every Python case runs under
-//! `coverage run --parallel-mode --source=torch`, each process writing its own data
+//! `coverage run --parallel-mode --source=torch` (the policy's `[coverage] source`), each process writing its own data
 //! file into the run folder; at the end of the run they are combined into one report.
 
 use std::path::{Path, PathBuf};
@@ -30,12 +30,14 @@ pub fn note_python(run_dir: &Path, python: &Path) {
     );
 }
 
-/// The interpreter arguments that replace `-bb`, and the variable naming the data file.
-pub fn wrap(run_dir: &Path) -> (Vec<String>, (String, String)) {
+/// The interpreter arguments that replace `-bb`, and the variable naming the data file;
+/// `source` is what is measured (the policy's `[coverage] source`, `torch` for PyTorch).
+pub fn wrap(run_dir: &Path, source: &str) -> (Vec<String>, (String, String)) {
     let dir = data_dir(run_dir);
-    let args = ["-m", "coverage", "run", "--parallel-mode", "--source=torch"]
+    let mut args: Vec<String> = ["-m", "coverage", "run", "--parallel-mode"]
         .map(String::from)
         .to_vec();
+    args.push(format!("--source={source}"));
     let file = (
         "COVERAGE_FILE".to_string(),
         dir.join(".coverage").display().to_string(),

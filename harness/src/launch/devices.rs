@@ -16,6 +16,8 @@ use std::time::Duration;
 
 pub const DEVICES_VAR: &str = "TORCH_HARNESS_DEVICES";
 pub const PROCS_VAR: &str = "TORCH_HARNESS_PROCS_PER_DEVICE";
+/// In a run's lock folder: the devices its first case found.
+const NOTE_FILE: &str = "devices";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -68,6 +70,19 @@ impl Devices {
 
     /// From the environment, or by asking the drivers' tools.
     pub fn from_env() -> Result<Devices, DeviceError> {
+        Devices::from_env_or(detect)
+    }
+
+    /// The devices of one run whose lock folder is `dir`: from the environment, else
+    /// what the run's first case found and noted in `dir`, else asked of the drivers'
+    /// tools now and noted there. Each case of a plain `cargo nextest run` would
+    /// otherwise start `nvidia-smi` and `rocm-smi` again (`cargo xtask test` sets
+    /// `TORCH_HARNESS_DEVICES` once for the run).
+    pub fn for_run(dir: &Path) -> Result<Devices, DeviceError> {
+        Devices::from_env_or(|| noted(dir, detect))
+    }
+
+    fn from_env_or(detect: impl FnOnce() -> Devices) -> Result<Devices, DeviceError> {
         let procs = match std::env::var(PROCS_VAR) {
             Ok(v) => v
                 .trim()
@@ -224,6 +239,21 @@ impl Lease {
     }
 }
 
+/// What `dir` notes, else `detect`'s answer, noted there (best effort: a case that
+/// cannot write it asks the tools next time too).
+fn noted(dir: &Path, detect: impl FnOnce() -> Devices) -> Devices {
+    let note = dir.join(NOTE_FILE);
+    if let Some(devices) = std::fs::read_to_string(&note)
+        .ok()
+        .and_then(|text| Devices::parse(&text).ok())
+    {
+        return devices;
+    }
+    let found = detect();
+    let _ = crate::util::fs::write_atomic(&note, found.to_string().as_bytes());
+    found
+}
+
 /// Asks `nvidia-smi -L`, then `rocm-smi`; no tool or no device means none.
 fn detect() -> Devices {
     // Distinct leading `GPU n:` / `GPU[n]` tags: rocm-smi prints several lines per GPU.
@@ -259,6 +289,26 @@ fn detect() -> Devices {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_runs_first_case_asks_the_tools_and_the_others_read_its_note() {
+        let dir = tempfile::tempdir().unwrap();
+        let asked = std::cell::Cell::new(0);
+        let ask = || {
+            asked.set(asked.get() + 1);
+            Devices::parse("cuda:0,1").unwrap()
+        };
+        let first = noted(dir.path(), ask);
+        let second = noted(dir.path(), ask);
+        assert_eq!(asked.get(), 1, "the tools were asked again");
+        assert_eq!(first, second);
+        assert_eq!(second.to_string(), "cuda:0,1");
+        // No devices is an answer too, not a reason to ask again.
+        let none = tempfile::tempdir().unwrap();
+        noted(none.path(), Devices::none);
+        assert_eq!(noted(none.path(), ask), Devices::none());
+        assert_eq!(asked.get(), 1);
+    }
 
     #[test]
     fn device_lists_parse() {

@@ -88,7 +88,7 @@ impl Launch {
         let dir = attempt_dir(&settings.out_dir, &name, ctx.attempt);
         let coverage = ctx
             .coverage
-            .then(|| crate::launch::coverage::wrap(&settings.out_dir));
+            .then(|| crate::launch::coverage::wrap(&settings.out_dir, &policy.coverage.source));
         let mut args = match &coverage {
             Some((wrapper, _)) => wrapper.clone(),
             None => vec!["-bb".to_string()],
@@ -348,13 +348,19 @@ impl Launch {
 /// keep-going, CI, device visibility): set on the `cargo nextest` process by `cargo
 /// xtask test`, so a command run by hand needs them written out. Sorted by name.
 pub fn passed_on() -> Vec<(String, String)> {
+    passed_on_from(std::env::vars())
+}
+
+/// [`passed_on`] out of `vars` (an environment as name and value).
+pub fn passed_on_from(vars: impl IntoIterator<Item = (String, String)>) -> Vec<(String, String)> {
     const NAMES: [&str; 4] = [
         "CONTINUE_THROUGH_ERROR",
         "CI",
         "CUDA_VISIBLE_DEVICES",
         "HIP_VISIBLE_DEVICES",
     ];
-    let mut vars: Vec<(String, String)> = std::env::vars()
+    let mut vars: Vec<(String, String)> = vars
+        .into_iter()
         .filter(|(k, v)| {
             !v.is_empty() && (k.starts_with("PYTORCH_TEST") || NAMES.contains(&k.as_str()))
         })

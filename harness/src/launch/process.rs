@@ -281,11 +281,43 @@ fn reap() {
     };
     let me = std::process::id() as i32;
     let waited = supervised().lock().map(|s| s.clone()).unwrap_or_default();
-    for (pid, ppid, state) in processes() {
-        if ppid == me && state == 'Z' && !waited.contains(&pid) {
+    // Our own children when the kernel lists them, else every process's parent.
+    let children: Vec<(i32, char)> = match children_of(me) {
+        Some(pids) => pids
+            .into_iter()
+            .filter_map(|pid| Some((pid, stat(pid)?.1)))
+            .collect(),
+        None => processes()
+            .into_iter()
+            .filter(|(_, ppid, _)| *ppid == me)
+            .map(|(pid, _, state)| (pid, state))
+            .collect(),
+    };
+    for (pid, state) in children {
+        if state == 'Z' && !waited.contains(&pid) {
             let _ = waitpid(Pid::from_raw(pid), Some(WaitPidFlag::WNOHANG));
         }
     }
+}
+
+/// The children of `pid` (of every thread of it), from `/proc/<pid>/task/*/children`;
+/// None where the kernel does not offer those files. Reading a few of them instead of
+/// every process's `stat` keeps a case's end cheap on a machine running many processes.
+fn children_of(pid: i32) -> Option<Vec<i32>> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
+    let mut found = Vec::new();
+    let mut listed = false;
+    for task in tasks.filter_map(Result::ok) {
+        // A thread that ended meanwhile has no file; the others still answer.
+        if let Ok(list) = std::fs::read_to_string(task.path().join("children")) {
+            listed = true;
+            found.extend(
+                list.split_whitespace()
+                    .filter_map(|p| p.parse::<i32>().ok()),
+            );
+        }
+    }
+    listed.then_some(found)
 }
 
 /// (pid, parent pid, state) of every process, from /proc.
@@ -321,6 +353,33 @@ pub fn is_alive(pid: i32) -> bool {
 
 /// Live (non-zombie) processes below `root`.
 pub fn descendants(root: i32) -> Vec<i32> {
+    match children_of(root) {
+        Some(first) => descendants_by_children(first),
+        None => descendants_by_scan(root),
+    }
+}
+
+/// Walks down from `root`'s children through each one's own children.
+fn descendants_by_children(first: Vec<i32>) -> Vec<i32> {
+    let mut found = Vec::new();
+    let mut seen = HashSet::new();
+    let mut stack = first;
+    while let Some(pid) = stack.pop() {
+        if !seen.insert(pid) {
+            continue;
+        }
+        // A zombie has no children left; a process gone meanwhile is not live.
+        if !is_alive(pid) {
+            continue;
+        }
+        found.push(pid);
+        stack.extend(children_of(pid).unwrap_or_default());
+    }
+    found
+}
+
+/// Every process's parent, from a scan of /proc: where the children files are missing.
+fn descendants_by_scan(root: i32) -> Vec<i32> {
     let mut children: HashMap<i32, Vec<i32>> = HashMap::new();
     for (pid, ppid, state) in processes() {
         if state != 'Z' && state != 'X' {
@@ -367,6 +426,54 @@ fn tee(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The walk through the children files and the scan of every process agree on a
+    /// tree with a grandchild (the scan is the older, independent reader).
+    #[test]
+    fn the_children_walk_finds_what_the_full_scan_finds() {
+        struct Ended(Child);
+        impl Drop for Ended {
+            fn drop(&mut self) {
+                for pid in descendants_by_scan(self.0.id() as i32) {
+                    let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+                }
+                let _ = self.0.kill();
+                let _ = self.0.wait();
+            }
+        }
+        let shell = Ended(
+            Command::new("sh")
+                .args(["-c", "sh -c 'sleep 60 & wait' & sleep 60 & wait"])
+                .spawn()
+                .unwrap(),
+        );
+        let root = shell.0.id() as i32;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while descendants_by_scan(root).len() < 3 {
+            assert!(
+                Instant::now() < deadline,
+                "the shell never started its sleeps"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let Some(first) = children_of(root) else {
+            eprintln!("this kernel has no /proc/<pid>/task/<tid>/children; the scan is used");
+            return;
+        };
+        let mut walked = descendants_by_children(first);
+        let mut scanned = descendants_by_scan(root);
+        walked.sort_unstable();
+        scanned.sort_unstable();
+        // The inner shell, its sleep and the outer sleep.
+        assert_eq!(walked.len(), 3, "{walked:?}");
+        assert_eq!(walked, scanned);
+        // From this process: the shell and both sleeps.
+        let mine = descendants(std::process::id() as i32);
+        assert!(
+            walked.iter().chain([&root]).all(|p| mine.contains(p)),
+            "{mine:?}"
+        );
+    }
 
     /// Under `cargo test` the cases are threads of one process: one thread's reaping of
     /// adopted zombies must never collect another thread's own child.

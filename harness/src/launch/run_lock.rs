@@ -14,6 +14,35 @@ use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+/// The cases, one a line, whose run-alone part (an `@serialTest` phase) goes before any
+/// case shares the machine: `cargo xtask test` starts them together with the first
+/// parallel cases, and the parallel ones wait at their gates (`RunLock::pass_gates`).
+pub const FIRST_VAR: &str = "TORCH_HARNESS_ALONE_FIRST";
+
+/// How long a case waits for a gate that was never put up: its case was not started
+/// (filtered out, or the run stopped) or is slow to start. A case that waits in vain
+/// only gives up its place in the order, never the run-alone rule itself.
+const GATE_START_WAIT: Duration = Duration::from_secs(10);
+
+/// The cases `FIRST_VAR` names.
+pub fn first_from_env() -> Vec<String> {
+    std::env::var(FIRST_VAR)
+        .map(|v| {
+            v.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A case's gate, up while it is held: other cases' shared holds wait for it.
+#[derive(Debug)]
+pub struct Gate {
+    _file: File,
+}
+
 /// How a case holds the run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Share {
@@ -53,6 +82,53 @@ impl RunLock {
         RunLock {
             dir: out_dir.join(".locks"),
         }
+    }
+
+    /// Puts up `case`'s gate, locked before it can be seen, and holds it until dropped.
+    pub fn put_up_gate(&self, case: &str) -> std::io::Result<Gate> {
+        let dir = self.dir.join("gates");
+        std::fs::create_dir_all(&dir)?;
+        let file = tempfile::NamedTempFile::new_in(&dir)?;
+        file.as_file().lock()?;
+        let file = file.persist(self.gate_path(case)).map_err(|e| e.error)?;
+        Ok(Gate { _file: file })
+    }
+
+    /// Waits until each case of `first` but `me` has taken its gate down (or ended), or
+    /// has put none up within `GATE_START_WAIT`. Returns how long it waited.
+    pub fn pass_gates(&self, first: &[String], me: &str) -> std::io::Result<Duration> {
+        let started = Instant::now();
+        for case in first.iter().filter(|c| c.as_str() != me) {
+            let path = self.gate_path(case);
+            let deadline = Instant::now() + GATE_START_WAIT;
+            loop {
+                match File::open(&path) {
+                    Ok(gate) => {
+                        // Blocks while the case holds it; its end releases it too.
+                        gate.lock_shared()?;
+                        break;
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                        if Instant::now() >= deadline {
+                            break;
+                        }
+                        std::thread::sleep(Duration::from_millis(5));
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(started.elapsed())
+    }
+
+    fn gate_path(&self, case: &str) -> PathBuf {
+        let hash = crate::util::hash::stable_hash(case);
+        self.dir.join("gates").join(format!("{hash:016x}.lock"))
+    }
+
+    /// The folder of the run's lock files, which other per-run notes share.
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 
     /// Waits until the run can be held as `share` asks. `on_wait` is called once, before
@@ -134,6 +210,38 @@ mod tests {
     /// Granted, with room for a loaded machine.
     fn granted(lock: &RunLock, share: Share) -> bool {
         holds_within(lock, share, Duration::from_secs(10))
+    }
+
+    #[test]
+    fn a_gate_holds_back_other_cases_until_it_comes_down_and_never_its_own() {
+        let (_dir, lock) = lock();
+        let first = vec!["m".to_string()];
+        let gate = lock.put_up_gate("m").unwrap();
+        // Its own case passes at once.
+        assert!(lock.pass_gates(&first, "m").unwrap() < Duration::from_secs(1));
+        let (tx, rx) = mpsc::channel();
+        {
+            let lock = lock.clone();
+            let first = first.clone();
+            thread::spawn(move || {
+                let _ = tx.send(lock.pass_gates(&first, "p").is_ok());
+            });
+        }
+        assert!(
+            rx.recv_timeout(Duration::from_millis(300)).is_err(),
+            "passed a gate that is up"
+        );
+        drop(gate);
+        assert_eq!(rx.recv_timeout(Duration::from_secs(10)), Ok(true));
+        // Down for good: later cases pass too.
+        assert!(lock.pass_gates(&first, "q").unwrap() < Duration::from_secs(1));
+    }
+
+    #[test]
+    fn a_gate_never_put_up_is_waited_for_a_while_only() {
+        let (_dir, lock) = lock();
+        let waited = lock.pass_gates(&["gone".to_string()], "p").unwrap();
+        assert!(waited >= GATE_START_WAIT, "{waited:?}");
     }
 
     #[test]

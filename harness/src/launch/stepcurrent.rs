@@ -110,11 +110,7 @@ pub fn run(launch: &Launch, opts: &Options) -> Result<FileRun, RunError> {
     // number of tests, which a run cannot know; a generous cap guards against a
     // conftest that never moves the cursor.
     for iteration in 0..10_000 {
-        let mut this = launch.clone();
-        this.args.push(format!("{}={key}", step.flag()));
-        if iteration == 0 {
-            this.args.push("--print-items".into());
-        }
+        let mut this = process(launch, step, key, iteration == 0);
         if let Some(value) = stack_traces {
             this.env
                 .push(("TORCH_SHOW_CPP_STACKTRACES".into(), value.into()));
@@ -167,6 +163,25 @@ pub fn run(launch: &Launch, opts: &Options) -> Result<FileRun, RunError> {
         .map(|(test, _)| test)
         .collect();
     Ok(out)
+}
+
+/// The first process of `launch`, as it is started: in pytest mode from the start under
+/// its stepcurrent key, listing its tests as they run (`--sc=<key> --print-items`).
+pub fn first_process(launch: &Launch) -> Launch {
+    match launch.stepcurrent.as_deref() {
+        Some(key) => process(launch, Step::Resume, key, true),
+        None => launch.clone(),
+    }
+}
+
+/// `launch` taking `step` under `key`.
+fn process(launch: &Launch, step: Step, key: &str, first: bool) -> Launch {
+    let mut this = launch.clone();
+    this.args.push(format!("{}={key}", step.flag()));
+    if first {
+        this.args.push("--print-items".into());
+    }
+    this
 }
 
 fn single(launch: &Launch, limits: Limits) -> Result<FileRun, RunError> {

@@ -89,14 +89,19 @@ impl DisabledList {
     }
 }
 
-/// `REENABLED_ISSUES`: comma-separated issue numbers.
-pub fn reenabled_issues(value: &str) -> BTreeSet<String> {
-    value
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(String::from)
-        .collect()
+/// `REENABLED_ISSUES`: comma-separated issue numbers. Returns the numbers, and the
+/// entries that are not one (`abc`, `#12`), which re-enable nothing and are reported.
+pub fn reenabled_issues(value: &str) -> (BTreeSet<String>, Vec<String>) {
+    let mut issues = BTreeSet::new();
+    let mut bad = Vec::new();
+    for entry in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        if entry.bytes().all(|b| b.is_ascii_digit()) {
+            issues.insert(entry.to_string());
+        } else {
+            bad.push(entry.to_string());
+        }
+    }
+    (issues, bad)
 }
 
 /// The platform names common_utils knows, and whether each holds for this run.
@@ -226,8 +231,9 @@ mod tests {
 
     #[test]
     fn reenabled_issues_drop_their_entries() {
-        let issues = reenabled_issues("102, 999,,103");
+        let (issues, bad) = reenabled_issues("102, 999,,103");
         assert_eq!(issues.len(), 3);
+        assert!(bad.is_empty(), "{bad:?}");
         let (list, dropped) = DisabledList::parse(CONDENSED).unwrap().without(&issues);
         assert_eq!(dropped, 2);
         assert_eq!(
@@ -236,8 +242,15 @@ mod tests {
         );
         let (_, none) = DisabledList::parse(CONDENSED)
             .unwrap()
-            .without(&reenabled_issues(""));
+            .without(&reenabled_issues("").0);
         assert_eq!(none, 0);
+    }
+
+    #[test]
+    fn an_entry_that_is_not_an_issue_number_is_set_apart() {
+        let (issues, bad) = reenabled_issues("abc, 102,#103, 1e3");
+        assert_eq!(issues.into_iter().collect::<Vec<_>>(), ["102"]);
+        assert_eq!(bad, ["abc", "#103", "1e3"]);
     }
 
     #[test]

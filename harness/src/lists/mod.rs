@@ -73,6 +73,9 @@ pub struct Inputs {
     pub reenabled: BTreeSet<String>,
     /// Only disabled tests run, each many times (`PYTORCH_TEST_RERUN_DISABLED_TESTS=1`).
     pub rerun_disabled: bool,
+    /// What in the variables cannot be used (a `REENABLED_ISSUES` entry that is not a
+    /// number), one line each; the run goes on without it.
+    pub warnings: Vec<String>,
 }
 
 impl Inputs {
@@ -91,11 +94,22 @@ impl Inputs {
             Some(v) => Some(Source::parse(&v, cwd)),
             None => imports.then(|| Source::File(root.join("test/slow_tests.json"))),
         };
+        let (reenabled, bad) = disabled::reenabled_issues(&set(var::REENABLED).unwrap_or_default());
+        let warnings = bad
+            .iter()
+            .map(|entry| {
+                format!(
+                    "{}: `{entry}` is not an issue number (comma-separated numbers, such as 12345,67890); it re-enables nothing",
+                    var::REENABLED
+                )
+            })
+            .collect();
         Inputs {
             disabled,
             slow,
-            reenabled: disabled::reenabled_issues(&set(var::REENABLED).unwrap_or_default()),
+            reenabled,
             rerun_disabled,
+            warnings,
         }
     }
 
@@ -213,7 +227,10 @@ pub fn resolve(
     fetch: &Fetch,
     here: &Platforms,
 ) -> Imported {
-    let mut out = Imported::default();
+    let mut out = Imported {
+        warnings: inputs.warnings.clone(),
+        ..Imported::default()
+    };
     if let Some(source) = &inputs.disabled {
         let check = |text: &str| {
             DisabledList::parse(text)
@@ -390,5 +407,37 @@ mod tests {
             Some(Source::Url("http://127.0.0.1:9/slow.json".into()))
         );
         assert_eq!(i.reenabled.len(), 2);
+        assert!(i.warnings.is_empty(), "{:?}", i.warnings);
+    }
+
+    #[test]
+    fn a_reenabled_entry_that_is_not_a_number_is_named_in_a_warning() {
+        let i = inputs(&[("CI", "1"), (var::REENABLED, "abc,7")]);
+        assert_eq!(i.reenabled.iter().collect::<Vec<_>>(), ["7"]);
+        assert_eq!(i.warnings.len(), 1, "{:?}", i.warnings);
+        assert!(
+            i.warnings[0].contains("REENABLED_ISSUES"),
+            "{:?}",
+            i.warnings
+        );
+        assert!(i.warnings[0].contains("`abc`"), "{:?}", i.warnings);
+        // The run's lists carry it, so it is printed where the lists are resolved.
+        let dir = tempfile::tempdir().unwrap();
+        let only_reenabled = Inputs {
+            disabled: Some(Source::File(dir.path().join("missing.json"))),
+            ..i.clone()
+        };
+        let imported = resolve(
+            &only_reenabled,
+            dir.path(),
+            dir.path(),
+            &Fetch::default(),
+            &Platforms::default(),
+        );
+        assert!(
+            imported.warnings.iter().any(|w| w.contains("`abc`")),
+            "{:?}",
+            imported.warnings
+        );
     }
 }

@@ -25,6 +25,10 @@ pub struct PlanDocument {
     pub plan: Plan,
     /// Every planned case, sorted by name, with what a scorer needs.
     pub cases: Vec<PlannedCase>,
+    /// sha256 (hex) of everything above as written: a file edited by hand no longer
+    /// matches it and is refused ([`PlanDocument::to_json`] writes it).
+    #[serde(default)]
+    pub digest: String,
 }
 
 /// What the plan was made from, for people; the fingerprint covers all of it.
@@ -70,6 +74,10 @@ pub enum PlanDocumentError {
         "{path}: format {found}, but this harness reads format {FORMAT}; write the plan again with this version's `cargo xtask plan --json`"
     )]
     Format { path: PathBuf, found: u32 },
+    #[error(
+        "{path}: {why}; a plan file is used as `cargo xtask plan --json` wrote it: run `cargo xtask plan` again for another plan"
+    )]
+    Edited { path: PathBuf, why: String },
     #[error("{path}: {message}")]
     Shard { path: PathBuf, message: String },
 }
@@ -109,7 +117,69 @@ impl PlanDocument {
             },
             plan,
             cases,
+            digest: String::new(),
         }
+    }
+
+    /// The file's text, sealed with the digest of its content.
+    pub fn to_json(&self) -> String {
+        let sealed = PlanDocument {
+            digest: self.content_digest(),
+            ..self.clone()
+        };
+        // Strings, integers and finite floats: serialising cannot fail.
+        serde_json::to_string_pretty(&sealed).unwrap_or_default()
+    }
+
+    /// sha256 of the document without its digest. serde_json writes floats in their
+    /// shortest exact form, so a file read back digests the same as when written.
+    fn content_digest(&self) -> String {
+        sha256_json(&PlanDocument {
+            digest: String::new(),
+            ..self.clone()
+        })
+    }
+
+    /// Refuses a document whose content is not what `cargo xtask plan` wrote: a digest
+    /// that does not match, or cases that are not exactly its shards' union.
+    fn check_sealed(&self) -> Result<(), String> {
+        if self.digest.is_empty() {
+            return Err("no `digest` field".into());
+        }
+        if self.digest != self.content_digest() {
+            return Err("its content does not match its digest (edited by hand?)".into());
+        }
+        let mut in_shards: Vec<(&str, usize)> = self
+            .plan
+            .shards
+            .iter()
+            .flat_map(|s| s.cases.iter().map(move |c| (c.as_str(), s.shard)))
+            .collect();
+        let mut listed: Vec<(&str, usize)> = self
+            .cases
+            .iter()
+            .map(|c| (c.name.as_str(), c.shard))
+            .collect();
+        in_shards.sort_unstable();
+        listed.sort_unstable();
+        if in_shards != listed {
+            let only = |a: &[(&str, usize)], b: &[(&str, usize)]| {
+                a.iter()
+                    .filter(|x| !b.contains(x))
+                    .map(|(c, s)| format!("{c} (shard {s})"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            return Err(format!(
+                "its cases are not its shards' union: in the shards only: [{}]; in `cases` only: [{}]",
+                only(&in_shards, &listed),
+                only(&listed, &in_shards)
+            ));
+        }
+        if let Some(dup) = in_shards.windows(2).find(|w| w[0].0 == w[1].0) {
+            return Err(format!("{} is planned twice", dup[0].0));
+        }
+        Ok(())
     }
 
     pub fn read(path: &Path) -> Result<PlanDocument, PlanDocumentError> {
@@ -143,7 +213,14 @@ impl PlanDocument {
                 ));
             }
         }
-        serde_json::from_str(&text).map_err(not_a_plan)
+        let document: PlanDocument = serde_json::from_str(&text).map_err(not_a_plan)?;
+        document
+            .check_sealed()
+            .map_err(|why| PlanDocumentError::Edited {
+                path: path.to_path_buf(),
+                why,
+            })?;
+        Ok(document)
     }
 
     pub fn shard_count(&self) -> usize {
@@ -244,6 +321,11 @@ pub fn parse_shard(text: &str) -> Result<(usize, usize), String> {
             .map_err(|e| format!("`{text}`: {e}"))
     };
     let (i, n) = (number(i)?, number(n)?);
+    if n == 0 {
+        return Err(format!(
+            "`{text}`: a run has at least one shard (i/n with n >= 1, such as 1/1)"
+        ));
+    }
     if i == 0 || i > n {
         return Err(format!("`{text}`: the shard must be between 1 and {n}"));
     }
@@ -319,6 +401,20 @@ fn sha256_json(value: &impl Serialize) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_shard_is_i_of_n_with_both_at_least_one() {
+        assert_eq!(super::parse_shard("2/4"), Ok((2, 4)));
+        assert_eq!(super::parse_shard("1/1"), Ok((1, 1)));
+        let no_shards = super::parse_shard("1/0").unwrap_err();
+        assert!(no_shards.contains("at least one shard"), "{no_shards}");
+        assert!(!no_shards.contains("between 1 and 0"), "{no_shards}");
+        let past = super::parse_shard("5/4").unwrap_err();
+        assert!(past.contains("between 1 and 4"), "{past}");
+        let zero = super::parse_shard("0/4").unwrap_err();
+        assert!(zero.contains("between 1 and 4"), "{zero}");
+        assert!(super::parse_shard("2").unwrap_err().contains("takes i/n"));
+    }
+
     use super::*;
     use crate::plan::fixtures::{cfg, file};
     use crate::plan::plan;
@@ -395,9 +491,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("plan.json");
         let doc = document(&files(), 2, &times());
-        std::fs::write(&path, serde_json::to_vec_pretty(&doc).unwrap()).unwrap();
+        std::fs::write(&path, doc.to_json()).unwrap();
         let back = PlanDocument::read(&path).unwrap();
-        assert_eq!(back, doc);
+        assert_eq!(
+            PlanDocument {
+                digest: String::new(),
+                ..back.clone()
+            },
+            doc
+        );
         let (mark, cases) = back.selected(&path, Some("2/2")).unwrap();
         assert_eq!((mark.shard, mark.shards), (2, 2));
         assert_eq!(mark.fingerprint, doc.fingerprint);
@@ -427,5 +529,65 @@ mod tests {
         std::fs::write(&path, "{\"lower_bound_seconds\": 1, \"shards\": []}").unwrap();
         let err = PlanDocument::read(&path).unwrap_err().to_string();
         assert!(err.contains("no `format` field"), "{err}");
+    }
+
+    #[test]
+    fn a_plan_edited_by_hand_is_refused_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plan.json");
+        let doc = document(&files(), 2, &times());
+        let written: serde_json::Value = serde_json::from_str(&doc.to_json()).unwrap();
+        // Laid out differently, the same content: accepted.
+        std::fs::write(&path, serde_json::to_string(&written).unwrap()).unwrap();
+        PlanDocument::read(&path).unwrap();
+
+        let refused = |edit: &dyn Fn(&mut serde_json::Value)| {
+            let mut value = written.clone();
+            edit(&mut value);
+            std::fs::write(&path, serde_json::to_string_pretty(&value).unwrap()).unwrap();
+            PlanDocument::read(&path).unwrap_err().to_string()
+        };
+        // test_nn dropped from its shard and from `cases`.
+        let dropped = refused(&|v| {
+            for shard in v["shards"].as_array_mut().unwrap() {
+                shard["cases"]
+                    .as_array_mut()
+                    .unwrap()
+                    .retain(|c| c != "test_nn");
+            }
+            v["cases"]
+                .as_array_mut()
+                .unwrap()
+                .retain(|c| c["name"] != "test_nn");
+        });
+        assert!(
+            dropped.contains("plan.json")
+                && dropped.contains("does not match its digest")
+                && dropped.contains("run `cargo xtask plan` again"),
+            "{dropped}"
+        );
+        // One number changed.
+        let retimed = refused(&|v| v["shards"][0]["predicted_seconds"] = 1.0.into());
+        assert!(retimed.contains("does not match its digest"), "{retimed}");
+        // Written before plans were sealed.
+        let unsealed = refused(&|v| {
+            v.as_object_mut().unwrap().remove("digest");
+        });
+        assert!(unsealed.contains("no `digest` field"), "{unsealed}");
+
+        // Sealed, but test_a listed under the other shard than the one that holds it.
+        let mut moved = doc.clone();
+        let a = moved.cases.iter_mut().find(|c| c.name == "test_a").unwrap();
+        let holder = a.shard;
+        a.shard = 3 - holder;
+        std::fs::write(&path, moved.to_json()).unwrap();
+        let err = PlanDocument::read(&path).unwrap_err().to_string();
+        assert!(
+            err.contains(&format!(
+                "its cases are not its shards' union: in the shards only: [test_a (shard {holder})]; in `cases` only: [test_a (shard {})]",
+                3 - holder
+            )),
+            "{err}"
+        );
     }
 }

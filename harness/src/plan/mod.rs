@@ -437,6 +437,35 @@ mod tests {
         }
     }
 
+    /// The bound's machine-time term, pinned with figures worked out by hand: every
+    /// term of the bound is compared with a literal, not with the planner's own sums.
+    #[test]
+    fn the_lower_bound_is_the_machine_time_over_the_shards() {
+        let whole = |name: &str, seconds: f64, serial: bool| PlanFile {
+            splittable: false,
+            ..file(name, Some(seconds), serial)
+        };
+        // Four serial files of 100 s hold the machine 400 s; six parallel files of
+        // 90 s on 3 workers, 540 / 3 = 180 s; an unknown time adds nothing. Over two
+        // shards: (400 + 180) / 2 = 290 s, above the longest file (100 s).
+        let mut files: Vec<PlanFile> = (0..4)
+            .map(|i| whole(&format!("test_serial_{i}"), 100.0, true))
+            .collect();
+        files.extend((0..6).map(|i| whole(&format!("test_parallel_{i}"), 90.0, false)));
+        files.push(file("test_unknown", None, false));
+        assert_eq!(lower_bound(&files, &cfg(2)), 290.0);
+        assert_eq!(plan(&files, &cfg(2)).lower_bound_seconds, 290.0);
+        // One shard: the whole 580 s. Ten shards: 58 s is below the longest file, so
+        // the file's 100 s.
+        assert_eq!(lower_bound(&files, &cfg(1)), 580.0);
+        assert_eq!(lower_bound(&files, &cfg(10)), 100.0);
+        // A splittable 1000 s file on 3 workers adds 1000 / 3 to the machine time:
+        // (580 + 1000 / 3) / 2 = 456.67 s.
+        files.push(file("test_long", Some(1000.0), false));
+        let bound = lower_bound(&files, &cfg(2));
+        assert!((bound - 456.666_666).abs() < 1e-3, "{bound}");
+    }
+
     #[test]
     fn the_lower_bound_respects_unsplittable_pieces() {
         let mut big = file("cpp/test_api", Some(4000.0), false);

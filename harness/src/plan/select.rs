@@ -48,6 +48,17 @@ pub struct Selection {
 pub enum SelectError {
     #[error("--include {0}: no test module or folder of that name in this checkout")]
     UnknownInclude(String),
+    #[error(
+        "--include {entry} beside --cpp: --cpp runs only the C++ gtest cases, and `{entry}` is not \
+         a C++ test binary here (binaries: {known}); name binaries (`-i cpp/<binary>`), or leave \
+         out --cpp to run Python files"
+    )]
+    NotCppBinary { entry: String, known: String },
+    #[error(
+        "{0} beside --cpp: {0} selects Python files and --cpp runs only the C++ gtest cases; \
+         leave out one of them"
+    )]
+    PythonFlagWithCpp(&'static str),
 }
 
 /// One clause of the selection: a case passes when its module matches.
@@ -111,8 +122,9 @@ impl Selection {
         included && !self.exclude.iter().any(|x| name.starts_with(x.as_str()))
     }
 
-    /// `--cpp`'s filterset: every C++ suite of the binaries it keeps.
-    fn cpp_filterset(&self) -> String {
+    /// `--cpp`'s filterset from the flags alone (no listing at hand): every C++ suite
+    /// of the binaries they keep.
+    fn cpp_names_filterset(&self) -> String {
         let mut clauses = vec!["binary(cpp)".to_string()];
         if !self.include.is_empty() {
             let binaries: Vec<String> = self
@@ -149,6 +161,86 @@ impl Selection {
         }
     }
 
+    /// A flag that keeps only some Python files cannot also keep only C++ cases: the
+    /// two together would run nothing, so they are refused rather than one dropped.
+    fn python_flag_with_cpp(&self) -> Result<(), SelectError> {
+        if !self.cpp {
+            return Ok(());
+        }
+        let flags = [
+            (self.jit, "--jit"),
+            (self.distributed_tests, "--distributed-tests"),
+            (self.core, "--core"),
+            (
+                self.include_dynamo_core_tests,
+                "--include-dynamo-core-tests",
+            ),
+            (
+                self.include_inductor_core_tests,
+                "--include-inductor-core-tests",
+            ),
+            (self.functorch, "--functorch"),
+            (self.onnx, "--onnx"),
+            (self.openreg, "--openreg"),
+        ];
+        match flags.iter().find(|(on, _)| *on) {
+            Some((_, flag)) => Err(SelectError::PythonFlagWithCpp(flag)),
+            None => Ok(()),
+        }
+    }
+
+    /// Under `--cpp`, which of `binaries` (the checkout's C++ test binaries) run:
+    /// `-i` names binaries as run_test.py does (`cpp/test_api`, or `test_api`) and
+    /// refuses any other name; `-x` drops binaries by prefix. Every binary without `-i`.
+    pub fn cpp_binaries(&self, binaries: &[String]) -> Result<Vec<String>, SelectError> {
+        self.python_flag_with_cpp()?;
+        let bare = |entry: &str| -> String {
+            let entry = entry.trim_end_matches('/');
+            entry.strip_prefix("cpp/").unwrap_or(entry).to_string()
+        };
+        let mut kept: Vec<String> = if self.include.is_empty() {
+            binaries.to_vec()
+        } else {
+            let mut kept = Vec::new();
+            for entry in &self.include {
+                let name = bare(entry);
+                if !binaries.contains(&name) {
+                    let known = if binaries.is_empty() {
+                        "none".to_string()
+                    } else {
+                        binaries.join(", ")
+                    };
+                    return Err(SelectError::NotCppBinary {
+                        entry: entry.clone(),
+                        known,
+                    });
+                }
+                if !kept.contains(&name) {
+                    kept.push(name);
+                }
+            }
+            kept
+        };
+        kept.retain(|b| !self.exclude.iter().any(|x| b.starts_with(&bare(x))));
+        Ok(kept)
+    }
+
+    /// The `--cpp` selection of `binaries` as a filterset.
+    pub fn cpp_filterset(&self, binaries: &[String]) -> Result<String, SelectError> {
+        let kept = self.cpp_binaries(binaries)?;
+        if self.include.is_empty() && self.exclude.is_empty() {
+            return Ok("binary(cpp)".into());
+        }
+        if kept.is_empty() {
+            return Ok("none()".into());
+        }
+        let suites: Vec<String> = kept
+            .iter()
+            .map(|b| format!("test(/^{}::/)", escape(b)))
+            .collect();
+        Ok(format!("binary(cpp) & ({})", suites.join(" | ")))
+    }
+
     /// The modules of `all` that the flags select, in `all`'s order.
     pub fn apply(
         &self,
@@ -156,6 +248,7 @@ impl Selection {
         policy: &Policy,
     ) -> Result<Vec<TestModule>, SelectError> {
         if self.cpp {
+            self.python_flag_with_cpp()?;
             return Ok(Vec::new());
         }
         let steps = self.steps(all, policy)?;
@@ -178,7 +271,7 @@ impl Selection {
         policy: &Policy,
     ) -> Result<Option<String>, SelectError> {
         if self.cpp {
-            return Ok(Some(self.cpp_filterset()));
+            return Ok(Some(self.cpp_names_filterset()));
         }
         let steps = self.steps(all, policy)?;
         let clauses: Vec<String> = steps
@@ -397,6 +490,54 @@ mod tests {
             .iter()
             .map(|m| m.to_string())
             .collect()
+    }
+
+    #[test]
+    fn with_cpp_include_names_binaries_and_refuses_python_files() {
+        let binaries = ["test_api".to_string(), "c10_test".to_string()];
+        let cpp = |include: &[&str], exclude: &[&str]| Selection {
+            cpp: true,
+            include: include.iter().map(|s| s.to_string()).collect(),
+            exclude: exclude.iter().map(|s| s.to_string()).collect(),
+            ..Selection::default()
+        };
+        // run_test.py's spelling and the bare binary both name it.
+        assert_eq!(
+            cpp(&["cpp/test_api"], &[]).cpp_binaries(&binaries),
+            Ok(vec!["test_api".to_string()])
+        );
+        assert_eq!(
+            cpp(&["test_api"], &[]).cpp_filterset(&binaries),
+            Ok("binary(cpp) & (test(/^test_api::/))".to_string())
+        );
+        assert_eq!(cpp(&[], &[]).cpp_binaries(&binaries), Ok(binaries.to_vec()));
+        assert_eq!(
+            cpp(&[], &[]).cpp_filterset(&binaries),
+            Ok("binary(cpp)".to_string())
+        );
+        assert_eq!(
+            cpp(&[], &["c10"]).cpp_binaries(&binaries),
+            Ok(vec!["test_api".to_string()])
+        );
+        // A Python module beside --cpp is refused, naming it and what is there.
+        let err = cpp(&["test_nn"], &[]).cpp_binaries(&binaries).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("--include test_nn beside --cpp"), "{text}");
+        assert!(text.contains("test_api, c10_test"), "{text}");
+        // So is a flag that keeps only some Python files.
+        let jit = Selection {
+            cpp: true,
+            jit: true,
+            ..Selection::default()
+        };
+        assert_eq!(
+            jit.cpp_binaries(&binaries),
+            Err(SelectError::PythonFlagWithCpp("--jit"))
+        );
+        assert_eq!(
+            jit.apply(&modules(), &policy()),
+            Err(SelectError::PythonFlagWithCpp("--jit"))
+        );
     }
 
     #[test]

@@ -101,6 +101,10 @@ pub fn parse(text: &str) -> Result<Vec<TestCase>, (u64, String)> {
     let mut body = String::new();
     let mut depth = 0usize;
     let mut saw_root = false;
+    // The root element, whether it says how many tests it holds, and whether any
+    // <testsuite> came: what tells a test report from other XML.
+    let mut root: Option<(String, bool)> = None;
+    let mut suites = false;
     loop {
         let at = reader.buffer_position();
         let event = reader.read_event().map_err(|e| (at, e.to_string()))?;
@@ -111,10 +115,12 @@ pub fn parse(text: &str) -> Result<Vec<TestCase>, (u64, String)> {
                 if depth > MAX_DEPTH {
                     return Err((at, format!("nested deeper than {MAX_DEPTH} elements")));
                 }
+                note_element(&e, &mut root, &mut suites).map_err(|m| (at, m))?;
                 open(&e, &mut current, &mut child, &mut body, false).map_err(|m| (at, m))?;
             }
             Event::Empty(e) => {
                 saw_root = true;
+                note_element(&e, &mut root, &mut suites).map_err(|m| (at, m))?;
                 open(&e, &mut current, &mut child, &mut body, true).map_err(|m| (at, m))?;
                 if e.local_name().as_ref() == "testcase"
                     && let Some(case) = current.take()
@@ -187,7 +193,44 @@ pub fn parse(text: &str) -> Result<Vec<TestCase>, (u64, String)> {
             "the report ends inside an element (truncated)".into(),
         ));
     }
+    match root {
+        Some((name, _)) if name == "testsuite" => {}
+        Some((name, counted)) if name == "testsuites" => {
+            if !suites && !counted && cases.is_empty() {
+                return Err((
+                    0,
+                    "not a test report: an empty <testsuites> (no <testsuite>, no tests count)"
+                        .into(),
+                ));
+            }
+        }
+        other => {
+            return Err((
+                0,
+                format!(
+                    "not a JUnit report: its root element is <{}>, not <testsuites> or <testsuite>",
+                    other.map(|(name, _)| name).unwrap_or_default()
+                ),
+            ));
+        }
+    }
     Ok(cases)
+}
+
+/// Keeps the root element's name (and whether it has a `tests` count), and whether a
+/// `<testsuite>` was seen.
+fn note_element(
+    e: &BytesStart<'_>,
+    root: &mut Option<(String, bool)>,
+    suites: &mut bool,
+) -> Result<(), String> {
+    let local = e.local_name();
+    let name: &str = local.as_ref();
+    if root.is_none() {
+        *root = Some((name.to_string(), attribute(e, "tests")?.is_some()));
+    }
+    *suites |= name == "testsuite";
+    Ok(())
 }
 
 fn open(
@@ -334,8 +377,10 @@ Expected equality]]></failure></testcase>
             assert!(parse(bad).is_err(), "{bad:?} parsed");
         }
         // Odd but well-formed: read, with safe defaults.
-        let odd = parse(r#"<r><testcase time="NaN"/><testcase time="-1" name="x"/><failure/></r>"#)
-            .unwrap();
+        let odd = parse(
+            r#"<testsuite><testcase time="NaN"/><testcase time="-1" name="x"/><failure/></testsuite>"#,
+        )
+        .unwrap();
         assert_eq!(odd.len(), 2);
         assert!(odd.iter().all(|c| c.time == 0.0));
     }
@@ -349,5 +394,29 @@ Expected equality]]></failure></testcase>
         std::fs::write(&truncated, "<testsuites><testsuite><testcase name=\"a\">").unwrap();
         let err = read(&truncated).unwrap_err().to_string();
         assert!(err.contains("t.xml") && err.contains("truncated"), "{err}");
+    }
+
+    #[test]
+    fn xml_that_is_not_a_test_report_is_refused() {
+        for (xml, why) in [
+            ("<foo/>", "its root element is <foo>"),
+            (
+                "<?xml version='1.0'?><html><body>502</body></html>",
+                "its root element is <html>",
+            ),
+            ("<testsuites/>", "an empty <testsuites>"),
+            ("<testsuites>\n</testsuites>", "an empty <testsuites>"),
+        ] {
+            let err = parse(xml).unwrap_err().1;
+            assert!(err.contains(why), "{xml}: {err}");
+        }
+        // Reports of no tests, as pytest and gtest write them, are still reports.
+        for xml in [
+            r#"<testsuites><testsuite name="pytest" tests="0"/></testsuites>"#,
+            r#"<testsuites tests="0" failures="0" name="AllTests"></testsuites>"#,
+            r#"<testsuite tests="0"/>"#,
+        ] {
+            assert_eq!(parse(xml).unwrap(), [], "{xml}");
+        }
     }
 }

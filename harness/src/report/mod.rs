@@ -4,4 +4,5 @@
 pub mod expected_failures;
 pub mod junit;
 pub mod record;
+pub mod started;
 pub mod verdict;

@@ -53,6 +53,18 @@ pub struct Record {
     /// Ran in rerun-disabled-tests mode: its reports hold many runs of each disabled test.
     #[serde(default)]
     pub rerun_disabled: bool,
+    /// How long the attempt held the run, alone and beside other cases (absent in
+    /// records written before it was kept). The report's bound of the rules is built
+    /// from it: an `@serialTest` phase runs alone, the rest of its file does not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held: Option<Held>,
+}
+
+/// Seconds an attempt held the run lock, by how it held it (`launch::run_lock`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Held {
+    pub alone: f64,
+    pub shared: f64,
 }
 
 /// An attempt's place in time: seconds since the Unix epoch, so the attempts of one
@@ -119,6 +131,7 @@ impl Record {
             plan: None,
             span: None,
             rerun_disabled: false,
+            held: None,
         }
     }
 

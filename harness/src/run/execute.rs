@@ -11,7 +11,6 @@ use crate::launch::serial_tests::Phase;
 use crate::launch::{self, Launch, RunContext, mem_leak, stepcurrent};
 use crate::report::record::{self, Record};
 use crate::report::verdict::Verdict;
-use crate::settings::var;
 use libtest_mimic::Failed;
 use std::time::Duration;
 
@@ -58,6 +57,18 @@ pub(super) fn execute(cx: &Context, ctx: &RunContext, attempt: Attempt<'_>) -> R
     } else {
         None
     };
+    // The run's start, for "the newest run" (`cargo xtask report` without RUN).
+    let run_id = std::env::var("NEXTEST_RUN_ID").ok();
+    if let Err(e) = crate::report::started::mark(
+        &cx.settings.out_dir,
+        run_id.as_deref(),
+        std::time::SystemTime::now(),
+    ) {
+        eprintln!(
+            "torch-harness: cannot record the run's start in {}: {e}",
+            cx.settings.out_dir.display()
+        );
+    }
     // A leftover folder from an earlier run with the same output folder is replaced.
     let _ = std::fs::remove_dir_all(&launch.dir);
     let options = stepcurrent::Options {
@@ -73,6 +84,7 @@ pub(super) fn execute(cx: &Context, ctx: &RunContext, attempt: Attempt<'_>) -> R
     let ran = run_phases(cx, &attempt, &options).map_err(fail)?;
     // The timeline's span starts when the attempt got the run, not while it waited.
     let span = record::Span::between(ran.started, std::time::SystemTime::now());
+    let held = ran.held;
     let file = ran.file;
     if file.leftovers > 0 {
         eprintln!(
@@ -124,10 +136,11 @@ pub(super) fn execute(cx: &Context, ctx: &RunContext, attempt: Attempt<'_>) -> R
         log: launch.log_path(),
         reports,
         note,
-        repro: repro(cx, name),
+        repro: super::repro::repro(cx, name),
         plan: crate::plan::document::mark_from_env(),
         span: Some(span),
         rerun_disabled: ctx.rerun_disabled,
+        held: Some(held),
     };
     if let Err(e) = record.write(&launch.dir) {
         eprintln!("torch-harness: cannot write the record of {name}: {e}");
@@ -205,57 +218,4 @@ fn refuse_retry(
         // No record: the harness itself or the machine died. Worth another try.
         None => Ok(()),
     }
-}
-
-/// `cd <workspace> && PYTORCH_ROOT=… cargo nextest run --package torch-suite -E
-/// 'test(=case)'`, with the variables that shaped this run: the harness's settings and
-/// what it passes on to the child.
-fn repro(cx: &Context, case: &str) -> String {
-    let quote = launch::shell_quote;
-    let mut vars: Vec<(String, String)> = Vec::new();
-    if cx.settings.root != cx.settings.workspace.join("demo") {
-        vars.push((
-            var::PYTORCH_ROOT.into(),
-            cx.settings.root.display().to_string(),
-        ));
-    }
-    let settings = [
-        "TEST_CONFIG",
-        "BUILD_ENVIRONMENT",
-        "JOB_NAME",
-        var::PYTHON,
-        var::MANIFESTS,
-        var::PYTEST,
-        var::PYTEST_K,
-        "PYTORCH_TEST_DO_NOT_USE_PYTEST",
-        "CPP_TESTS_DIR",
-        crate::launch::devices::DEVICES_VAR,
-        crate::launch::devices::PROCS_VAR,
-    ];
-    for name in settings {
-        if let Ok(value) = std::env::var(name)
-            && !value.is_empty()
-            && !vars.iter().any(|(k, _)| k == name)
-        {
-            vars.push((name.to_string(), value));
-        }
-    }
-    for (k, v) in launch::passed_on() {
-        if !vars.iter().any(|(set, _)| *set == k) {
-            vars.push((k, v));
-        }
-    }
-    let mut line = format!(
-        "cd {} && ",
-        quote(&cx.settings.workspace.display().to_string())
-    );
-    for (k, v) in vars {
-        line.push_str(&quote(&format!("{k}={v}")));
-        line.push(' ');
-    }
-    line.push_str(&format!(
-        "cargo nextest run --package torch-suite -E {}",
-        quote(&format!("test(={case})"))
-    ));
-    line
 }

@@ -16,6 +16,7 @@ mod execute;
 mod judge;
 mod phases;
 mod python;
+mod repro;
 mod trials;
 
 use crate::policy::Policy;

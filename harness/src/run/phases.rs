@@ -10,6 +10,7 @@ use crate::launch::devices::{Devices, Lease};
 use crate::launch::process::Limits;
 use crate::launch::run_lock::{RunLock, Share};
 use crate::launch::stepcurrent::{self, FileRun};
+use crate::report::record::Held;
 use crate::settings::Settings;
 use std::time::{Duration, SystemTime};
 
@@ -24,6 +25,8 @@ pub(super) struct Ran {
     /// The variables that shaped the processes (`Launch::shaping_env`, devices included).
     pub(super) env: Vec<(String, String)>,
     pub(super) devices: Vec<String>,
+    /// How long the phases held the run, alone and shared.
+    pub(super) held: Held,
 }
 
 pub(super) fn run_phases(
@@ -39,7 +42,30 @@ pub(super) fn run_phases(
     // Files a set-up placed in the checkout, removed once every phase ran.
     let mut placed = None;
     let mut env = Vec::new();
+    let mut held = Held::default();
+    // A case that runs alone first keeps its gate up until its run-alone part is done;
+    // every other case's shared part waits at the gate (run_lock::FIRST_VAR).
+    let first = crate::launch::run_lock::first_from_env();
+    let mut gate = if first.iter().any(|c| c == name) {
+        Some(lock.put_up_gate(name).map_err(|e| {
+            format!(
+                "cannot put up its gate under {}: {e}",
+                cx.settings.out_dir.display()
+            )
+        })?)
+    } else {
+        None
+    };
     for (i, phase) in attempt.phases.iter().enumerate() {
+        if phase.share == Share::Shared {
+            drop(gate.take());
+            waited += lock.pass_gates(&first, name).map_err(|e| {
+                format!(
+                    "cannot wait for the cases that run alone first under {}: {e}",
+                    cx.settings.out_dir.display()
+                )
+            })?;
+        }
         let hold = lock
             .hold(phase.share, || {
                 let why = match phase.share {
@@ -55,6 +81,7 @@ pub(super) fn run_phases(
                 )
             })?;
         waited += hold.waited;
+        let granted = std::time::Instant::now();
         started.get_or_insert_with(SystemTime::now);
         let lease = lease_devices(&cx.settings, attempt.all_devices)?;
         let mut launch = match phase.markexpr {
@@ -65,7 +92,8 @@ pub(super) fn run_phases(
             launch.env.push(lease.env());
             devices.extend(lease.names());
         }
-        let command = launch.command_line();
+        // As the first process starts, its stepcurrent flags included.
+        let command = stepcurrent::first_process(&launch).command_line();
         eprintln!(
             "torch-harness: {name}: {command} ({})",
             phase.share.describe()
@@ -93,6 +121,14 @@ pub(super) fn run_phases(
         };
         drop(lease);
         drop(hold);
+        if phase.share == Share::Alone {
+            drop(gate.take());
+        }
+        let seconds = granted.elapsed().as_secs_f64();
+        match phase.share {
+            Share::Alone => held.alone += seconds,
+            Share::Shared => held.shared += seconds,
+        }
         let failed = file.failed();
         let mut file = match ran.take() {
             Some(mut before) => {
@@ -125,6 +161,7 @@ pub(super) fn run_phases(
         commands,
         env,
         devices,
+        held,
     })
 }
 
@@ -167,7 +204,8 @@ fn set_up(
 /// One device for the case (every device when `all`) when the machine has any; waits
 /// while they are held.
 fn lease_devices(settings: &Settings, all: bool) -> Result<Option<Lease>, String> {
-    let devices = Devices::from_env().map_err(|e| e.to_string())?;
+    let devices =
+        Devices::for_run(&RunLock::for_run(&settings.out_dir).dir()).map_err(|e| e.to_string())?;
     if devices.is_empty() {
         return Ok(None);
     }

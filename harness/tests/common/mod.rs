@@ -32,7 +32,7 @@ pub fn workspace() -> PathBuf {
 
 /// The demo's Python environment (pytest mode); `cargo xtask setup` creates it.
 pub fn demo_python() -> PathBuf {
-    let python = workspace().join("target/torch-harness/demo-venv/bin/python");
+    let python = target::target_dir().join("torch-harness/demo-venv/bin/python");
     assert!(
         python.exists(),
         "{} is missing: run `cargo xtask setup` (or `cargo xtask check`) first",
@@ -46,6 +46,8 @@ pub fn manifests() -> PathBuf {
 }
 
 pub mod scrub;
+
+pub mod target;
 
 /// The harness binary, with none of the outer run's configuration ([`scrub`]). Each
 /// test sets what it needs after this.

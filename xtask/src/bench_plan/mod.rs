@@ -4,7 +4,9 @@
 //! figure is the longest shard over the ideal one under one time model (`model`).
 
 mod model;
+mod reference;
 mod run_test_py;
+mod steal;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
@@ -44,6 +46,9 @@ pub fn run(args: PlanBenchArgs) -> Result<()> {
     let data = root.join(&args.data);
     let key = JobKey::new("", &args.build_environment, &args.test_config);
     let snapshots = snapshots(&data, &key)?;
+    let reference_path = data.join(REFERENCE);
+    let reference = reference::load(&reference_path)?;
+    check_reference(&reference, &reference_path, &snapshots)?;
     let policy = Policy::load(&root.join("test-manifests"), &root.join("demo"))?;
     let model = Model {
         workers: WORKERS,
@@ -64,19 +69,29 @@ pub fn run(args: PlanBenchArgs) -> Result<()> {
         "except `as planned`: our stale plan scored with the times it was made with, so what it loses to start-ups and packing (the rest of `ours` is the drift)"
     );
     println!(
-        "{:<24} {:>5} {:>6} | {:>7} {:>7} {:>11} | {:>7} {:>11}",
+        "`steal`: our stale plan where a shard out of work takes the next unstarted piece of the shard with the most predicted work left ({} s claim + start-up each)",
+        steal::CLAIM_SECONDS
+    );
+    println!(
+        "{:<24} {:>5} {:>6} | {:>7} {:>7} {:>11} | {:>7} | {:>7} {:>11}",
         "planned with -> run",
         "files",
         "shards",
         "as planned",
         "ours",
         "run_test.py",
+        "steal",
         "fresh",
         "fresh rtp"
     );
     for pair in snapshots.windows(2) {
         let (old, new) = (&pair[0], &pair[1]);
-        let selection = selection(&new.times, &config, &policy)?;
+        // Both planners get run_test.py's own inputs where the reference has them, so its
+        // column is the real function's plan; other pairs get this project's selection.
+        let selection = match reference.inputs(&old.label) {
+            Some(inputs) => inputs,
+            None => selection(&new.times, &config, &policy)?,
+        };
         for shards in SHARD_COUNTS {
             let ideal = model.ideal(&selection, &new.times, shards);
             let score = |plan: Vec<Vec<Piece>>| -> Result<f64> {
@@ -99,14 +114,16 @@ pub fn run(args: PlanBenchArgs) -> Result<()> {
                 .collect();
             let as_planned =
                 model.longest(&known, &old.times)? / model.ideal(&selection, &old.times, shards);
+            let stolen = steal::longest(&model, &stale, &new.times)? / ideal;
             println!(
-                "{:<24} {:>5} {:>6} | {:>10.3} {:>7.3} {:>11.3} | {:>7.3} {:>11.3}",
+                "{:<24} {:>5} {:>6} | {:>10.3} {:>7.3} {:>11.3} | {:>7.3} | {:>7.3} {:>11.3}",
                 format!("{} -> {}", old.label, new.label),
                 selection.len(),
                 shards,
                 as_planned,
                 score(stale)?,
                 score(run_test_py(&selection, &old.times, shards))?,
+                stolen,
                 score(ours(&selection, &new.times, &cfg)?)?,
                 score(run_test_py(&selection, &new.times, shards))?,
             );
@@ -114,6 +131,41 @@ pub fn run(args: PlanBenchArgs) -> Result<()> {
     }
     Ok(())
 }
+
+/// Replays every plan of run_test.py's reference file and stops the bench at the first
+/// that this reimplementation does not reproduce piece for piece.
+fn check_reference(
+    reference: &reference::Reference,
+    path: &Path,
+    snapshots: &[Snapshot],
+) -> Result<()> {
+    for case in &reference.cases {
+        // A trimmed copy carries its times; the full file names its snapshot.
+        let times = match (
+            &reference.times,
+            snapshots.iter().find(|s| s.label == case.label()),
+        ) {
+            (Some(times), _) => times,
+            (None, Some(snapshot)) => &snapshot.times,
+            (None, None) => bail!(
+                "{}: a case was planned with {}, which is not among the snapshots",
+                path.display(),
+                case.planned_with
+            ),
+        };
+        case.check(times)
+            .with_context(|| format!("{} does not match", path.display()))?;
+    }
+    println!(
+        "run_test.py's calculate_shards as reimplemented here reproduces all {} of its plans in {}",
+        reference.cases.len(),
+        path.display()
+    );
+    Ok(())
+}
+
+/// run_test.py's own plans on the history pairs (the data folder's README says how made).
+const REFERENCE: &str = "run-test-py-calculate-shards.json";
 
 /// The history snapshots by date, then the newest file.
 fn snapshots(data: &Path, key: &JobKey) -> Result<Vec<Snapshot>> {
@@ -229,7 +281,7 @@ fn run_test_py(selection: &[(String, bool)], times: &FileTimes, shards: usize) -
     tests.sort_by(|a, b| a.0.cmp(&b.0));
     let serial: BTreeMap<&str, bool> = selection.iter().map(|(m, s)| (m.as_str(), *s)).collect();
     let is_serial = |m: &str| serial.get(m).copied().unwrap_or(false);
-    run_test_py::calculate_shards(shards, &tests, is_serial, WORKERS, false)
+    run_test_py::calculate_shards(shards, &tests, is_serial, WORKERS, reference::SORT_BY_TIME)
         .into_iter()
         .map(|(_, pieces)| {
             pieces
@@ -265,6 +317,22 @@ mod tests {
         std::fs::write(missing.join("pytorch-test-times.json"), "{}").unwrap();
         let err = snapshots(&missing, &JobKey::default()).err().unwrap();
         assert!(err.to_string().contains("no pytorch-test-times-"), "{err}");
+    }
+
+    #[test]
+    fn the_reference_check_uses_the_times_a_trimmed_copy_carries_or_names_the_missing_snapshot() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/run-test-py-calculate-shards.json");
+        let mut reference = reference::load(&path).unwrap();
+        check_reference(&reference, &path, &[]).unwrap();
+        reference.times = None;
+        let err = check_reference(&reference, &path, &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("planned with pytorch-test-times-2026-04-01.json, which is not among"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -38,36 +38,48 @@ impl Model {
 
     /// The shard's wall time under the true times.
     pub fn shard_seconds(&self, pieces: &[Piece], truth: &BTreeMap<String, f64>) -> Result<f64> {
-        let true_cost = |p: &Piece| -> Result<f64> {
-            match truth.get(&p.module) {
-                Some(t) => Ok(self.cost(*t, p.count)),
-                None => bail!("{} was planned but has no true time", p.module),
+        let (serial, parallel) = self.split(pieces, truth)?;
+        let mut free_at = vec![0.0f64; self.workers.max(1)];
+        for piece in parallel {
+            let cost = self.true_cost(piece, truth)?;
+            if let Some(first_free) = free_at.iter_mut().min_by(|a, b| a.total_cmp(b)) {
+                *first_free += cost;
             }
-        };
+        }
+        Ok(serial + free_at.into_iter().fold(0.0, f64::max))
+    }
+
+    /// Seconds the piece takes under the true times.
+    pub fn true_cost(&self, piece: &Piece, truth: &BTreeMap<String, f64>) -> Result<f64> {
+        match truth.get(&piece.module) {
+            Some(t) => Ok(self.cost(*t, piece.count)),
+            None => bail!("{} was planned but has no true time", piece.module),
+        }
+    }
+
+    /// A shard's serial seconds, and its parallel pieces in the order they start:
+    /// longest first by what the planner knew, unknown times last.
+    pub fn split<'a>(
+        &self,
+        pieces: &'a [Piece],
+        truth: &BTreeMap<String, f64>,
+    ) -> Result<(f64, Vec<&'a Piece>)> {
         let mut serial = 0.0;
         let mut parallel: Vec<&Piece> = Vec::new();
         for piece in pieces {
             if piece.serial {
-                serial += true_cost(piece)?;
+                serial += self.true_cost(piece, truth)?;
             } else {
                 parallel.push(piece);
             }
         }
-        // Longest first by what the planner knew; unknown times last.
         parallel.sort_by(|a, b| {
             let key = |p: &Piece| p.planned.unwrap_or(-1.0);
             key(b)
                 .total_cmp(&key(a))
                 .then_with(|| a.module.cmp(&b.module))
         });
-        let mut free_at = vec![0.0f64; self.workers.max(1)];
-        for piece in parallel {
-            let cost = true_cost(piece)?;
-            if let Some(first_free) = free_at.iter_mut().min_by(|a, b| a.total_cmp(b)) {
-                *first_free += cost;
-            }
-        }
-        Ok(serial + free_at.into_iter().fold(0.0, f64::max))
+        Ok((serial, parallel))
     }
 
     /// The longest shard's wall time.

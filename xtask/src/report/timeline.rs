@@ -5,13 +5,14 @@
 //! to the shard's end) shaded, so the slow shard, the idle slots and the last cases
 //! stand out.
 
+use super::bound::{Bound, Work, bound};
 use anyhow::{Context, Result};
 use quick_xml::escape::escape;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use torch_harness::plan::document::PlanDocument;
-use torch_harness::report::record::{RECORD_FILE, Record};
+use torch_harness::report::record::{Held, RECORD_FILE, Record};
 use torch_harness::report::verdict::Verdict;
 
 /// Every attempt of every case in `run_dir` (retries used their slot too).
@@ -38,6 +39,29 @@ pub struct Bar {
     /// Runs alone: drawn across every lane of its shard.
     pub serial: bool,
     pub verdict: Verdict,
+    /// How long it held the run alone and shared, when its record says.
+    pub held: Option<Held>,
+}
+
+impl Bar {
+    /// What the attempt asked of the machine: its record's holds, else its span,
+    /// alone when the plan says it runs alone.
+    pub fn work(&self) -> Work {
+        match self.held {
+            Some(h) => Work {
+                alone: h.alone,
+                shared: h.shared,
+            },
+            None if self.serial => Work {
+                alone: self.seconds,
+                shared: 0.0,
+            },
+            None => Work {
+                alone: 0.0,
+                shared: self.seconds,
+            },
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -53,18 +77,40 @@ pub struct ShardTimeline {
 }
 
 impl ShardTimeline {
-    /// Slot-seconds spent in cases (a serial case holds every slot).
+    /// Slot-seconds spent in cases (running alone holds every slot).
     pub fn busy(&self) -> f64 {
         self.bars
             .iter()
             .map(|b| {
-                if b.serial {
-                    b.seconds * self.lanes as f64
-                } else {
-                    b.seconds
-                }
+                let w = b.work();
+                w.alone * self.lanes as f64 + w.shared
             })
             .sum()
+    }
+
+    /// The rules' bound for this shard's attempts on its slots (`bound`).
+    pub fn bound(&self) -> Bound {
+        let work: Vec<Work> = self.bars.iter().map(Bar::work).collect();
+        bound(&work, self.lanes)
+    }
+
+    /// `wall 8.1 s, bound 5.0 s (alone 3.0 s + parallel 2.0 s on 3 slots): 1.62 of the
+    /// bound; idle 65% of slot-time`.
+    pub fn summary(&self) -> String {
+        let b = self.bound();
+        let ratio = b
+            .ratio(self.length)
+            .map_or_else(|| "-".to_string(), |r| format!("{r:.3}"));
+        format!(
+            "wall {:.1} s, bound {:.1} s (alone {:.1} s + parallel {:.1} s on {} slots): \
+             {ratio} of the bound; idle {:.0}% of slot-time",
+            self.length,
+            b.seconds(),
+            b.alone,
+            b.packed,
+            b.slots,
+            100.0 * self.idle_fraction()
+        )
     }
 
     /// The share of slot-time no case used, up to the shard's end.
@@ -168,10 +214,15 @@ pub fn layout(dir: &Path, records: &[Record], plan: Option<&PlanDocument>) -> Sh
             }
         };
         lane_ends[lane] = lane_ends[lane].max(start + seconds);
-        let (planned_seconds, serial) = planned
+        let (planned_seconds, planned_serial) = planned
             .get(record.case.as_str())
             .copied()
             .unwrap_or((None, false));
+        // Drawn across the lanes when it ran alone throughout, by its record or its plan.
+        let serial = match record.held {
+            Some(h) => h.alone > 0.0 && h.shared == 0.0,
+            None => planned_serial,
+        };
         bars.push(Bar {
             case: record.case.clone(),
             attempt: record.attempt,
@@ -181,6 +232,7 @@ pub fn layout(dir: &Path, records: &[Record], plan: Option<&PlanDocument>) -> Sh
             planned: planned_seconds,
             serial,
             verdict: record.verdict.clone(),
+            held: record.held,
         });
     }
     let length = bars.iter().map(|b| b.start + b.seconds).fold(0.0, f64::max);
@@ -284,11 +336,12 @@ pub fn render(shards: &[ShardTimeline], plan: Option<&PlanDocument>) -> String {
             .unwrap_or_default();
         let _ = write!(
             svg,
-            r##"<text x="4" y="{:.0}" font-weight="bold">{}</text><text x="{LEFT}" y="{:.0}" fill="#37474f">{:.1} s{predicted}; idle {:.0}% of slot-time; tail {:.1} s</text>"##,
+            r##"<text x="4" y="{:.0}" font-weight="bold">{}</text><text x="{LEFT}" y="{:.0}" fill="#37474f">{:.1} s{predicted}; {}; idle {:.0}% of slot-time; tail {:.1} s</text>"##,
             y + 15.0,
             escape(shard.label.as_str()),
             y + 15.0,
             shard.length,
+            over_bound(shard),
             100.0 * shard.idle_fraction(),
             shard.tail()
         );
@@ -463,10 +516,14 @@ fn page(shards: &[ShardTimeline], plan: Option<&PlanDocument>, svg: &str) -> Str
     for s in shards {
         let _ = write!(
             rows,
-            "<tr><td>{}</td><td>{}</td><td>{:.1}</td><td>{}</td><td>{}</td><td>{:.0}%</td><td>{:.1}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{:.1}</td><td>{:.1}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.0}%</td><td>{:.1}</td></tr>",
             escape(s.label.as_str()),
             s.bars.len(),
             s.length,
+            s.bound().seconds(),
+            s.bound()
+                .ratio(s.length)
+                .map_or_else(|| "-".to_string(), |r| format!("{r:.3}")),
             s.predicted_seconds
                 .map_or_else(|| "-".to_string(), |p| format!("{p:.1}")),
             s.lanes,
@@ -481,13 +538,22 @@ fn page(shards: &[ShardTimeline], plan: Option<&PlanDocument>, svg: &str) -> Str
 </head><body>
 <p><b>{} shard{}</b>: longest {longest:.1} s, shortest {:.1} s; {idle:.0}% of the slots' time until the longest shard ended was idle.{plan_line}{untimed_line} Hover a bar for its case.</p>
 {svg}
-<table><tr><th>shard</th><th>attempts</th><th>seconds</th><th>predicted</th><th>slots</th><th>idle</th><th>tail s</th></tr>{rows}</table>
+<table><tr><th>shard</th><th>attempts</th><th>seconds</th><th>bound s</th><th>wall / bound</th><th>predicted</th><th>slots</th><th>idle</th><th>tail s</th></tr>{rows}</table>
 </body></html>
 "#,
         shards.len(),
         if shards.len() == 1 { "" } else { "s" },
         if shortest.is_finite() { shortest } else { 0.0 },
     )
+}
+
+/// `1.62 of the rules' bound (5.0 s)`, for a shard's heading.
+fn over_bound(shard: &ShardTimeline) -> String {
+    let b = shard.bound();
+    match b.ratio(shard.length) {
+        Some(r) => format!("{r:.2} of the rules' bound ({:.1} s)", b.seconds()),
+        None => "no bound".into(),
+    }
 }
 
 /// `12`, `2.5`: tick labels without trailing zeros.
@@ -508,9 +574,14 @@ fn plan_named_by<'a>(records: impl IntoIterator<Item = &'a Record>) -> Option<Pl
     (doc.fingerprint == first.fingerprint).then_some(doc)
 }
 
-/// Lays out every run and writes the page to `out`. Without `plan`, the plan the records
-/// name gives the planned lengths, if it can be found.
-pub fn write(runs: &[PathBuf], plan: Option<&PlanDocument>, out: &Path) -> Result<()> {
+/// Lays out every run and writes the page to `out`, returning the shards as laid out.
+/// Without `plan`, the plan the records name gives the planned lengths, if it can be
+/// found.
+pub fn write(
+    runs: &[PathBuf],
+    plan: Option<&PlanDocument>,
+    out: &Path,
+) -> Result<Vec<ShardTimeline>> {
     let mut all = Vec::new();
     for dir in runs {
         all.push((dir, attempts(dir)?));
@@ -536,7 +607,8 @@ pub fn write(runs: &[PathBuf], plan: Option<&PlanDocument>, out: &Path) -> Resul
     if let Some(dir) = out.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
-    std::fs::write(out, html).with_context(|| format!("writing {}", out.display()))
+    std::fs::write(out, html).with_context(|| format!("writing {}", out.display()))?;
+    Ok(shards)
 }
 
 #[cfg(test)]
@@ -576,6 +648,47 @@ mod tests {
         // 120 slot-seconds, 100 of them busy; slot 0 is done at 50 s of 60.
         assert!((shard.idle_fraction() - 20.0 / 120.0).abs() < 1e-9);
         assert!((shard.tail() - 10.0).abs() < 1e-9);
+    }
+
+    fn held(mut r: Record, alone: f64, shared: f64) -> Record {
+        r.held = Some(Held { alone, shared });
+        r
+    }
+
+    #[test]
+    fn the_bound_takes_run_alone_holds_in_turn_and_packs_the_rest() {
+        // A serial file alone for 4 s, then a file whose @serialTest phase took 1 s and
+        // the rest 3 s beside files of 6, 5 and 2 s, on 3 slots; the last ends at 12 s.
+        let records = [
+            held(record("s", 0.0, 4.0, Some(0)), 4.0, 0.0),
+            held(record("m", 4.0, 8.0, Some(0)), 1.0, 3.0),
+            held(record("a", 5.0, 11.0, Some(1)), 0.0, 6.0),
+            held(record("b", 5.0, 10.0, Some(2)), 0.0, 5.0),
+            held(record("c", 10.0, 12.0, Some(0)), 0.0, 2.0),
+        ];
+        let shard = layout(Path::new("runs/one"), &records, None);
+        // By hand: alone 4 + 1 = 5; 6, 5, 3, 2 longest first on 3 slots: 6 | 5 | 3 + 2,
+        // so 6; bound 11, wall 12. Busy: 5 s alone on 3 slots + 16 s shared = 31 of 36.
+        let b = shard.bound();
+        assert_eq!((b.alone, b.packed, b.seconds()), (5.0, 6.0, 11.0));
+        assert_eq!(
+            shard.summary(),
+            "wall 12.0 s, bound 11.0 s (alone 5.0 s + parallel 6.0 s on 3 slots): \
+             1.091 of the bound; idle 14% of slot-time"
+        );
+        let serial: Vec<&str> = shard
+            .bars
+            .iter()
+            .filter(|b| b.serial)
+            .map(|b| b.case.as_str())
+            .collect();
+        assert_eq!(
+            serial,
+            ["s"],
+            "only the case that held the run alone throughout"
+        );
+        let html = render(&[shard], None);
+        assert!(html.contains("1.09 of the rules' bound (11.0 s)"), "{html}");
     }
 
     #[test]

@@ -230,6 +230,7 @@ mod tests {
                 case_seconds: BTreeMap::new(),
             },
             cases: Vec::new(),
+            digest: String::new(),
         }
     }
 

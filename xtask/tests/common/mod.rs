@@ -14,9 +14,12 @@ pub fn workspace() -> PathBuf {
 
 /// `cmd` in the workspace, without the outer nextest run's variables or any selection
 /// the environment carries, so the inner run is configured only by what the test sets.
+/// System packages are the outer `cargo xtask check`'s set-up: an inner xtask neither
+/// installs nor checks them (a test never runs apt-get).
 pub fn clean(mut cmd: Command) -> Command {
     scrub::scrub(&mut cmd);
-    cmd.current_dir(workspace());
+    cmd.current_dir(workspace())
+        .env("TORCH_HARNESS_SYSTEM_SETUP", "off");
     cmd
 }
 
@@ -160,9 +163,17 @@ pub mod loopback;
 #[path = "../../../harness/tests/common/scrub.rs"]
 pub mod scrub;
 
+#[path = "../../../harness/tests/common/target.rs"]
+pub mod target;
+
+/// nextest's JUnit of the `ci` profile, which `cargo xtask test` runs.
+pub fn ci_junit() -> PathBuf {
+    target::target_dir().join("nextest/ci/junit.xml")
+}
+
 /// The demo's Python environment, which `cargo xtask setup` creates.
 pub fn demo_python() -> PathBuf {
-    workspace().join("target/torch-harness/demo-venv/bin/python")
+    target::target_dir().join("torch-harness/demo-venv/bin/python")
 }
 
 /// A copy of the demo's Python side in a temporary folder.
@@ -187,4 +198,59 @@ pub fn demo_copy() -> tempfile::TempDir {
         }
     }
     copy
+}
+
+/// One `<testcase>` of a JUnit file as counted here: its name and what it came to
+/// (`failure`, `error`, `skipped` or `passed`, the first in that order that it holds).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Counted {
+    pub name: String,
+    pub outcome: &'static str,
+}
+
+/// The testcases of a JUnit file, counted with quick-xml's events here rather than
+/// with the harness's reader, so a report's totals are checked against a count made
+/// apart from the code that made them. `<rerun>` (a retry in the same process) is
+/// no outcome.
+pub fn count_testcases(xml: &str) -> Vec<Counted> {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_str(xml);
+    let mut counted = Vec::new();
+    let mut open: Option<(String, Vec<String>)> = None;
+    let name_of = |e: &quick_xml::events::BytesStart| {
+        e.attributes()
+            .flatten()
+            .find(|a| a.key.as_ref() == "name")
+            .map(|a| a.value.to_string())
+            .unwrap_or_default()
+    };
+    let finish = |(name, children): (String, Vec<String>)| {
+        let outcome = ["failure", "error", "skipped"]
+            .into_iter()
+            .find(|kind| children.iter().any(|c| c == kind))
+            .unwrap_or("passed");
+        Counted { name, outcome }
+    };
+    loop {
+        match reader.read_event().expect("well-formed XML") {
+            Event::Start(e) if e.name().as_ref() == "testcase" => {
+                open = Some((name_of(&e), Vec::new()));
+            }
+            // `<testcase …/>`: passed, with nothing inside.
+            Event::Empty(e) if e.name().as_ref() == "testcase" => {
+                counted.push(finish((name_of(&e), Vec::new())));
+            }
+            Event::Start(e) | Event::Empty(e) => {
+                if let Some((_, children)) = open.as_mut() {
+                    children.push(e.name().as_ref().to_string());
+                }
+            }
+            Event::End(e) if e.name().as_ref() == "testcase" => {
+                counted.extend(open.take().map(finish));
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    counted
 }
