@@ -12,9 +12,10 @@ pub struct TestConfig {
     pub build_environment: String,
 }
 
-/// The modules CI's `inductor` config runs; only the non-inductor ones run under
+/// The modules CI's `inductor` config runs (test.sh's `test_inductor_shard`: two
+/// run_test.py calls); only the non-inductor ones run under
 /// `PYTORCH_TEST_WITH_INDUCTOR=1`.
-const INDUCTOR_CONFIG_TESTS: [&str; 7] = [
+const INDUCTOR_CONFIG_TESTS: [&str; 8] = [
     "test_modules",
     "test_ops",
     "test_ops_gradients",
@@ -22,6 +23,25 @@ const INDUCTOR_CONFIG_TESTS: [&str; 7] = [
     "inductor/test_torchinductor",
     "inductor/test_torchinductor_opinfo",
     "inductor/test_aot_inductor",
+    "inductor/test_cpu_select_algorithm",
+];
+
+/// What test.sh's `test_inductor_core` leaves out of `--include-inductor-core-tests`.
+const INDUCTOR_CORE_EXCLUDES: [&str; 14] = [
+    "inductor/test_benchmark_fusion",
+    "inductor/test_cutlass_backend",
+    "inductor/test_flex_attention",
+    "inductor/test_max_autotune",
+    "inductor/test_aot_inductor_arrayref",
+    "inductor/test_compiled_autograd",
+    "inductor/test_compile_subprocess",
+    "inductor/test_cpu_cpp_wrapper",
+    "inductor/test_cpu_repro",
+    "inductor/test_cpu_select_algorithm",
+    "inductor/test_torchinductor_dynamic_shapes",
+    "inductor/test_torchinductor",
+    "inductor/test_mkldnn_pattern_matcher",
+    "inductor/test_torchinductor_codegen_dynamic_shapes",
 ];
 
 impl TestConfig {
@@ -47,9 +67,11 @@ impl TestConfig {
     /// The selection `.ci/pytorch/test.sh` passes to run_test.py for this config, or
     /// None when no config is set (then every file runs).
     pub fn selection(&self, existing: impl Fn(&str) -> bool) -> Option<Selection> {
+        // test.sh's test_python_shard / test_python (default, slow and the rest).
         let ci_default = Selection {
             exclude_jit_executor: true,
             exclude_distributed_tests: true,
+            exclude_quantization_tests: true,
             ..Selection::default()
         };
         Some(match self.name.as_str() {
@@ -78,6 +100,31 @@ impl TestConfig {
                     .collect(),
                 ..Selection::default()
             },
+            // test.sh's configs that call run_test.py with one flag of their own.
+            "inductor_core" => Selection {
+                include_inductor_core_tests: true,
+                exclude: INDUCTOR_CORE_EXCLUDES
+                    .iter()
+                    .map(|m| m.to_string())
+                    .collect(),
+                ..Selection::default()
+            },
+            "dynamo_core" => Selection {
+                include_dynamo_core_tests: true,
+                ..Selection::default()
+            },
+            "dynamo_cpython" => Selection {
+                include_cpython_tests: true,
+                ..Selection::default()
+            },
+            "einops" => Selection {
+                einops: true,
+                ..Selection::default()
+            },
+            "openreg" => Selection {
+                openreg: true,
+                ..Selection::default()
+            },
             _ => ci_default,
         })
     }
@@ -92,7 +139,8 @@ impl TestConfig {
                 ("PYTORCH_TEST_SKIP_FAST", "1"),
             ]);
         }
-        if self.name == "dynamo_wrapped" {
+        // test.sh passes --dynamo for both.
+        if self.name == "dynamo_wrapped" || self.name == "dynamo_cpython" {
             env.push(("PYTORCH_TEST_WITH_DYNAMO", "1"));
         }
         if self.name == "inductor" && !module.starts_with("inductor") {
@@ -181,6 +229,29 @@ mod tests {
             ["test_ops", "inductor/test_torchinductor"]
         );
         // Not CI's default (which leaves out the JIT executor tests): its own two files.
+        assert!(default.exclude_quantization_tests);
+        let core = config("inductor_core", "").selection(|_| true).unwrap();
+        assert!(core.include_inductor_core_tests && !core.exclude_distributed_tests);
+        assert_eq!(core.exclude.len(), 14);
+        assert!(
+            core.exclude
+                .contains(&"inductor/test_cpu_repro".to_string())
+        );
+        let flags: [(&str, fn(&Selection) -> bool); 4] = [
+            ("dynamo_core", |s| s.include_dynamo_core_tests),
+            ("dynamo_cpython", |s| s.include_cpython_tests),
+            ("einops", |s| s.einops),
+            ("openreg", |s| s.openreg),
+        ];
+        for (name, flag) in flags {
+            let selection = config(name, "").selection(|_| true).unwrap();
+            assert!(flag(&selection), "{name}");
+            assert!(!selection.exclude_jit_executor, "{name}: not CI's default");
+        }
+        assert_eq!(
+            config("dynamo_cpython", "").child_env("test_nn"),
+            [("PYTORCH_TEST_WITH_DYNAMO", "1")]
+        );
         let legacy = config("jit_legacy", "").selection(|_| true).unwrap();
         assert_eq!(legacy.include, ["test_jit_legacy", "test_jit_fuser_legacy"]);
         assert!(!legacy.exclude_jit_executor);
