@@ -237,16 +237,13 @@ mod tests {
             core.exclude
                 .contains(&"inductor/test_cpu_repro".to_string())
         );
-        let flags: [(&str, fn(&Selection) -> bool); 4] = [
-            ("dynamo_core", |s| s.include_dynamo_core_tests),
-            ("dynamo_cpython", |s| s.include_cpython_tests),
-            ("einops", |s| s.einops),
-            ("openreg", |s| s.openreg),
-        ];
-        for (name, flag) in flags {
-            let selection = config(name, "").selection(|_| true).unwrap();
-            assert!(flag(&selection), "{name}");
-            assert!(!selection.exclude_jit_executor, "{name}: not CI's default");
+        let own = |name: &str| config(name, "").selection(|_| true).unwrap();
+        assert!(own("dynamo_core").include_dynamo_core_tests);
+        assert!(own("dynamo_cpython").include_cpython_tests);
+        assert!(own("einops").einops);
+        assert!(own("openreg").openreg);
+        for name in ["dynamo_core", "dynamo_cpython", "einops", "openreg"] {
+            assert!(!own(name).exclude_jit_executor, "{name}: not CI's default");
         }
         assert_eq!(
             config("dynamo_cpython", "").child_env("test_nn"),
