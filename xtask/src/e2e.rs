@@ -4,15 +4,14 @@
 //! real runner wrote and did: report layout, configs, exit codes, skip reasons, pieces,
 //! a flaky and a failing test, and ranks that a timeout must end.
 
-use anyhow::{Context, Result, bail};
+use crate::e2e_lane::{Lane, find, tests};
+use anyhow::{Result, bail};
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::time::Instant;
-use torch_harness::report::junit::{self, Outcome};
+use torch_harness::report::junit::Outcome;
 use torch_harness::report::record::Record;
 use torch_harness::report::verdict::Verdict;
-use xshell::cmd;
 
 const VENV: &str = "torch-harness/torch-venv";
 
@@ -226,70 +225,6 @@ pub fn run() -> Result<()> {
         started.elapsed().as_secs_f64()
     );
     Ok(())
-}
-
-pub(crate) struct Lane {
-    pub(crate) checkout: PathBuf,
-    pub(crate) python: PathBuf,
-    out: PathBuf,
-}
-
-pub(crate) struct LaneRun {
-    pub(crate) dir: PathBuf,
-    pub(crate) passed: bool,
-    /// What `cargo xtask test` printed.
-    pub(crate) log: PathBuf,
-}
-
-impl Lane {
-    /// `cargo xtask test <args>` on the checkout with the torch interpreter.
-    pub(crate) fn run(&self, name: &str, args: &[&str], vars: &[(&str, &str)]) -> Result<LaneRun> {
-        let dir = self.out.join(name);
-        let log = self.out.join(format!("{name}.log"));
-        std::fs::create_dir_all(&self.out)?;
-        let file = std::fs::File::create(&log)?;
-        eprintln!("e2e-torch: {name} (log: {})", log.display());
-        let sh = crate::workspace::shell(&crate::workspace::root())?;
-        let xtask = std::env::current_exe()?;
-        let cmd = cmd!(sh, "{xtask} test {args...}")
-            .env("PYTORCH_ROOT", &self.checkout)
-            .env("PYTHON", &self.python)
-            .env("TORCH_HARNESS_OUT", &dir)
-            .env_remove("TEST_CONFIG")
-            // CI mode and the lists only where a step asks for them.
-            .env_remove("CI")
-            .env_remove(torch_harness::lists::var::DISABLED)
-            .env_remove(torch_harness::lists::var::SLOW)
-            .env_remove(torch_harness::lists::var::REENABLED)
-            .env_remove(torch_harness::lists::var::RERUN_DISABLED)
-            .envs(vars.iter().copied());
-        // Into std's Command to stream both outputs, interleaved, into the log as it runs.
-        let status = Command::from(cmd)
-            .stdout(file.try_clone()?)
-            .stderr(file)
-            .status()
-            .context("running cargo xtask test")?;
-        Ok(LaneRun {
-            dir,
-            passed: status.success(),
-            log,
-        })
-    }
-}
-
-pub(crate) fn find<'a>(records: &'a [Record], case: &str) -> Result<&'a Record> {
-    records
-        .iter()
-        .find(|r| r.case == case)
-        .with_context(|| format!("no record for {case}"))
-}
-
-pub(crate) fn tests(record: &Record) -> Result<Vec<junit::TestCase>> {
-    let mut all = Vec::new();
-    for report in &record.reports {
-        all.extend(junit::read(report)?);
-    }
-    Ok(all)
 }
 
 fn print_cases(records: &[Record]) {

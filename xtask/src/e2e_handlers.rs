@@ -3,7 +3,7 @@
 //! e2e-torch/test/cpp_extensions (AOT with and without ninja, autoload on and off,
 //! openreg), each built in its case's folder and never installed into the venv.
 
-use crate::e2e::{Lane, find, tests};
+use crate::e2e_lane::{Lane, find, tests};
 use anyhow::Result;
 use std::path::{Path, PathBuf};
 use std::time::Instant;

@@ -3,7 +3,7 @@
 //! step ends), REENABLED_ISSUES, the checkout's slow_tests.json, a source that never
 //! answers, and a rerun of the disabled tests with its re-enable candidates.
 
-use crate::e2e::{Lane, find, tests};
+use crate::e2e_lane::{Lane, find, tests};
 use anyhow::{Context, Result};
 use std::net::TcpListener;
 use std::sync::Arc;

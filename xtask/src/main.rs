@@ -7,6 +7,7 @@ mod changed;
 mod dry_list;
 mod e2e;
 mod e2e_handlers;
+mod e2e_lane;
 mod e2e_lists;
 mod e2e_serial;
 mod expected;

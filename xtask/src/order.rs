@@ -153,18 +153,6 @@ fn covered(run: &TestRun, runs: &[TestRun]) -> bool {
         .any(|r| r == run || (run.classes.is_none() && r.file == run.file))
 }
 
-/// `test(=a) | test(=b) | ...`; a filterset that matches nothing when empty.
-pub fn exact_filterset(names: &[&String]) -> String {
-    if names.is_empty() {
-        return "none()".into();
-    }
-    names
-        .iter()
-        .map(|n| format!("test(={n})"))
-        .collect::<Vec<_>>()
-        .join(" | ")
-}
-
 /// The selected cases that target determination moves: those with a positive score
 /// (to start first) and those with a negative one (to start last), each best first.
 /// A case's rank is its run's (a case whose run is not ranked by itself takes its

@@ -376,15 +376,13 @@ pub fn build(run_dir: &Path, junit_path: Option<&Path>) -> Result<Report> {
 /// A run under coverage: its data combined (again, if xtask already did; nothing is
 /// lost), so a plain `cargo nextest run` gets its one report here.
 fn coverage(run_dir: &Path) -> Option<String> {
-    if !torch_harness::launch::coverage::data_dir(run_dir).is_dir() {
+    if !torch_harness::mode::collected_coverage(run_dir) {
         return None;
     }
-    Some(
-        match torch_harness::launch::coverage::combine(run_dir, None) {
-            Ok(c) => format!("{} (report: {})", c.total, c.report.display()),
-            Err(e) => format!("not combined: {e}"),
-        },
-    )
+    Some(match torch_harness::mode::combine_coverage(run_dir) {
+        Ok(c) => format!("{} (report: {})", c.total, c.report.display()),
+        Err(e) => format!("not combined: {e}"),
+    })
 }
 
 /// How nextest saw the case: a rerun of the disabled tests passes although disabled

@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::SystemTime;
-use torch_harness::launch::devices::{DEVICES_VAR, Devices};
+use torch_harness::mode::RunMode;
 use torch_harness::plan::Plan;
 use torch_harness::plan::document::PlanDocument;
 use torch_harness::plan::times::FileTimes;
@@ -237,22 +237,20 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
         .iter()
         .any(|a| a == "-j" || a.starts_with("--test-threads") || a.starts_with("-j"));
     // Detected once here, so no case runs the drivers' tools again.
-    let devices = Devices::from_env()?;
-    nextest.env(DEVICES_VAR, devices.to_string());
+    let mut mode = RunMode::from_env(&torch_harness::plan::test_config::TestConfig::from_env())?;
+    mode.coverage |= args.coverage;
+    for (name, value) in mode.env() {
+        nextest.env(name, value);
+    }
     let threads = if user_threads {
         user_thread_count(&args.nextest_args)
     } else {
-        let config = torch_harness::plan::test_config::TestConfig::from_env();
-        let threads = match devices.slots() {
-            // run_test.py's NUM_PROCS is 1 under the memory-leak check, GPUs or not.
-            _ if torch_harness::launch::mem_leak::enabled(&config) => 1,
-            0 => args
-                .plan
+        let threads = mode.threads().unwrap_or_else(|| {
+            args.plan
                 .threads
                 .or(document.as_ref().map(|d| d.inputs.threads))
-                .unwrap_or_else(|| num_procs(&resolved.policy)),
-            slots => slots,
-        };
+                .unwrap_or_else(|| num_procs(&resolved.policy))
+        });
         nextest.arg(format!("--test-threads={threads}"));
         Some(threads)
     };
@@ -290,10 +288,7 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
     if args.rerun_disabled_tests {
         nextest.env(torch_harness::lists::var::RERUN_DISABLED, "1");
     }
-    if args.coverage {
-        nextest.env(torch_harness::launch::coverage::VAR, "1");
-    }
-    let coverage = args.coverage || torch_harness::launch::coverage::enabled();
+    let coverage = mode.coverage;
 
     if let Some(chosen) = &chosen {
         if args.dry_run {
@@ -423,10 +418,7 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
         eprintln!("logs and reports: {}", run.display());
     }
     if coverage {
-        match run
-            .as_deref()
-            .map(|dir| torch_harness::launch::coverage::combine(dir, None))
-        {
+        match run.as_deref().map(torch_harness::mode::combine_coverage) {
             Some(Ok(c)) => eprintln!(
                 "coverage: {} data files combined into {}; {}; report: {}",
                 c.parts,
@@ -691,7 +683,7 @@ fn write_tool_config(
         by_priority.entry(*p).or_default().push(case);
     }
     // Both lists are non-empty here, so the filter names exactly their cases.
-    let exact = crate::order::exact_filterset;
+    let exact = crate::filterset::exact_filterset;
     let mut toml = String::from("# Written by `cargo xtask test`; regenerated on every run.\n");
     if !serial.is_empty() {
         let _ = write!(

@@ -14,6 +14,7 @@
 //! [`PlanFile`]s, built by whoever discovered the cases; the file a CI run plans once
 //! and ships to every shard is a [`document::PlanDocument`].
 
+pub mod class_runs;
 pub mod document;
 mod robust;
 pub mod select;
