@@ -194,7 +194,8 @@ pub fn ensure(root: &Path, needs: &[Need]) -> Result<()> {
         Decision::Ready => Ok(()),
         Decision::Stop { .. } => bail!("{decision}"),
         Decision::Install { packages, sudo } => {
-            let log = crate::workspace::target_dir(root)?.join("torch-harness/system-packages.log");
+            let log = crate::plumbing::workspace::target_dir(root)?
+                .join("torch-harness/system-packages.log");
             std::fs::create_dir_all(log.parent().unwrap_or(root))?;
             eprintln!(
                 "missing system packages: {}: {decision} (log: {})",
@@ -210,7 +211,7 @@ pub fn ensure(root: &Path, needs: &[Need]) -> Result<()> {
                     .map(String::as_str)
                     .skip_while(|a| *a != "apt-get")
                     .collect();
-                crate::setup::step(&what.join(" "), &log, command)?;
+                crate::suite::setup::step(&what.join(" "), &log, command)?;
             }
             let still = missing(needs, probe());
             if !still.is_empty() {

@@ -1,6 +1,6 @@
 //! The torch lane's runs and what its checks read back: `cargo xtask test` on the lane's
-//! checkout, and the records and JUnit tests a run wrote. The checks of `e2e`,
-//! `e2e_lists` and `e2e_handlers` all use these.
+//! checkout, and the records and JUnit tests a run wrote. The lane's checks (here,
+//! `lists` and `handlers`) all use these.
 
 use anyhow::{Context, Result};
 use std::path::PathBuf;
@@ -30,7 +30,7 @@ impl Lane {
         std::fs::create_dir_all(&self.out)?;
         let file = std::fs::File::create(&log)?;
         eprintln!("e2e-torch: {name} (log: {})", log.display());
-        let sh = crate::workspace::shell(&crate::workspace::root())?;
+        let sh = crate::plumbing::workspace::shell(&crate::plumbing::workspace::root())?;
         let xtask = std::env::current_exe()?;
         let cmd = cmd!(sh, "{xtask} test {args...}")
             .env("PYTORCH_ROOT", &self.checkout)

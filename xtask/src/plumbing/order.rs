@@ -5,7 +5,7 @@
 //! nextest starts higher priorities first, so the order reaches it as priorities in
 //! the tool config xtask writes (`first_priorities`).
 
-use crate::selection::Resolved;
+use crate::plumbing::selection::Resolved;
 use anyhow::{Context, Result};
 use clap::Args;
 use std::collections::{BTreeMap, BTreeSet};
@@ -74,7 +74,7 @@ pub fn td_enabled(flag: bool) -> bool {
     if flag {
         return true;
     }
-    match crate::td_default::reason(|name| std::env::var(name).ok()) {
+    match crate::plumbing::td_default::reason(|name| std::env::var(name).ok()) {
         Some(why) => {
             eprintln!(
                 "--enable-td is on by default here ({why}), as in run_test.py; NO_TD=1 turns it off"
@@ -193,7 +193,7 @@ pub fn td_order(resolved: &Resolved, td: &Td) -> (Vec<String>, Vec<String>) {
 pub fn previous_failures(settings: &torch_harness::settings::Settings) -> Vec<String> {
     let dir = match std::env::var_os(torch_harness::settings::var::OUT).filter(|v| !v.is_empty()) {
         Some(out) => PathBuf::from(out),
-        None => match crate::report::run_dir(settings, None) {
+        None => match crate::suite::report::run_dir(settings, None) {
             Ok(dir) => dir,
             Err(_) => return Vec::new(),
         },

@@ -4,8 +4,13 @@
 //! real runner wrote and did: report layout, configs, exit codes, skip reasons, pieces,
 //! a flaky and a failing test, and ranks that a timeout must end.
 
-use crate::e2e_lane::{Lane, find, tests};
+mod handlers;
+mod lane;
+mod lists;
+mod serial;
+
 use anyhow::{Result, bail};
+use lane::{Lane, find, tests};
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Instant;
@@ -16,11 +21,11 @@ use torch_harness::report::verdict::Verdict;
 const VENV: &str = "torch-harness/torch-venv";
 
 pub fn run() -> Result<()> {
-    let root = crate::workspace::root();
+    let root = crate::plumbing::workspace::root();
     let checkout = root.join("e2e-torch");
-    let target = crate::workspace::target_dir(&root)?;
+    let target = crate::plumbing::workspace::target_dir(&root)?;
     let started = Instant::now();
-    let python = crate::setup::venv(
+    let python = crate::suite::setup::venv(
         &root,
         VENV,
         &checkout.join("requirements.txt"),
@@ -50,7 +55,7 @@ pub fn run() -> Result<()> {
 
     // 1. The whole checkout, as a CI shard runs it (a plan splits test_big into pieces),
     // its test processes writing when they ran (demo_testing's timeline); the set-up
-    // handlers' cases are e2e_handlers' run below.
+    // handlers' cases are `handlers`' run below.
     let timeline = lane.out.join("main-timeline.jsonl");
     let timeline_var = timeline.display().to_string();
     let main = lane.run(
@@ -65,7 +70,7 @@ pub fn run() -> Result<()> {
         ],
         &[("DEMO_TIMELINE", timeline_var.as_str())],
     )?;
-    let records = crate::report::records(&main.dir)?;
+    let records = crate::suite::report::records(&main.dir)?;
     check(
         main.passed,
         format!("every case passes ({} cases)", records.len()),
@@ -139,7 +144,7 @@ pub fn run() -> Result<()> {
         }),
         "the distributed handler's reports are under dist-gloo-init-env/".into(),
     );
-    crate::e2e_serial::check(&timeline, &mut check)?;
+    serial::check(&timeline, &mut check)?;
     let subprocess = find(&records, "test_in_subprocess")?;
     check(
         subprocess.reports.len() == 2,
@@ -155,7 +160,10 @@ pub fn run() -> Result<()> {
         &["-i", "test_basic_ops"],
         &[("TEST_CONFIG", "slow")],
     )?;
-    let slow_tests = tests(find(&crate::report::records(&slow.dir)?, "test_basic_ops")?)?;
+    let slow_tests = tests(find(
+        &crate::suite::report::records(&slow.dir)?,
+        "test_basic_ops",
+    )?)?;
     check(
         slow_tests
             .iter()
@@ -169,7 +177,7 @@ pub fn run() -> Result<()> {
         &["-i", "test_flaky_and_failing"],
         &[("E2E_INJECT_FAILURE", "1")],
     )?;
-    let rec = crate::report::records(&trouble.dir)?;
+    let rec = crate::suite::report::records(&trouble.dir)?;
     let rec = find(&rec, "test_flaky_and_failing")?;
     check(!trouble.passed, "an injected failure fails the run".into());
     check(
@@ -201,7 +209,7 @@ pub fn run() -> Result<()> {
         &["-i", "distributed/test_hang"],
         &[("E2E_HANG", "1")],
     )?;
-    let rec = crate::report::records(&hang.dir)?;
+    let rec = crate::suite::report::records(&hang.dir)?;
     let rec = find(&rec, "distributed::test_hang")?;
     check(
         matches!(rec.verdict, Verdict::TimedOut { .. }),
@@ -214,8 +222,8 @@ pub fn run() -> Result<()> {
     );
 
     // 5. Disabled and slow lists in CI mode, served from a loopback server.
-    crate::e2e_lists::check(&lane, &mut check)?;
-    crate::e2e_handlers::check(&lane, &mut check)?;
+    lists::check(&lane, &mut check)?;
+    handlers::check(&lane, &mut check)?;
 
     if !failures.is_empty() {
         bail!("{} checks failed: {}", failures.len(), failures.join("; "));

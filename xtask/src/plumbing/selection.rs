@@ -152,8 +152,8 @@ impl Resolved {
         self.distributed.retain(|d| keep.contains(&d.case.name()));
         self.cpp.retain(|d| keep.contains(&d.case.name()));
         let names: Vec<&String> = keep.iter().collect();
-        let exact = [crate::filterset::exact_filterset(&names)];
-        self.filterset = crate::filterset::both(self.filterset.as_deref(), &exact);
+        let exact = [crate::plumbing::filterset::exact_filterset(&names)];
+        self.filterset = crate::plumbing::filterset::both(self.filterset.as_deref(), &exact);
     }
 
     /// Every selected case's name: Python files, distributed configurations, C++ suites.
@@ -251,7 +251,7 @@ pub fn resolve(args: &SelectArgs, workspace: Option<&std::path::Path>) -> Result
         None => Settings::from_env(),
     };
     // Cargo's own answer, `build.target-dir` included (the times of earlier runs are there).
-    settings.target_dir = crate::workspace::target_dir(&settings.workspace)?;
+    settings.target_dir = crate::plumbing::workspace::target_dir(&settings.workspace)?;
     let policy = Policy::load(&settings.manifests, &settings.root)?;
     let host = Host::detect(&settings);
     let found: Vec<Discovered> =

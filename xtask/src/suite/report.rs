@@ -95,14 +95,14 @@ pub struct Report {
     /// The run's disabled and slow lists: where they came from, and their warnings.
     pub lists: Option<torch_harness::lists::Imported>,
     /// In rerun-disabled-tests mode: how each disabled test did.
-    pub rerun_disabled: Option<crate::reenable::Rerun>,
+    pub rerun_disabled: Option<crate::plumbing::reenable::Rerun>,
     /// Under --coverage: the combined report's TOTAL line and where it is.
     pub coverage: Option<String>,
 }
 
 pub fn run(args: ReportArgs) -> Result<ExitCode> {
-    let root = crate::workspace::root();
-    let target = crate::workspace::target_dir(&root)?;
+    let root = crate::plumbing::workspace::root();
+    let target = crate::plumbing::workspace::target_dir(&root)?;
     let mut settings = Settings::from_env();
     settings.target_dir = target.clone();
     let run_dirs: Vec<PathBuf> = match args.runs.as_slice() {
@@ -368,7 +368,7 @@ pub fn build(run_dir: &Path, junit_path: Option<&Path>) -> Result<Report> {
         junit_mismatches,
         unreadable,
         lists: torch_harness::lists::read_resolved(run_dir),
-        rerun_disabled: crate::reenable::summarise(&records),
+        rerun_disabled: crate::plumbing::reenable::summarise(&records),
         coverage: coverage(run_dir),
     })
 }
@@ -486,7 +486,7 @@ fn print_human(r: &Report) {
         }
     }
     if let Some(rerun) = &r.rerun_disabled {
-        crate::reenable::print(rerun);
+        crate::plumbing::reenable::print(rerun);
     }
     if let Some(coverage) = &r.coverage {
         println!("coverage: {coverage}");
