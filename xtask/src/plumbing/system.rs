@@ -1,4 +1,4 @@
-//! The system packages README's commands need beyond Rust and Python: Chromium for the
+//! The system packages the commands of README and docs/ need beyond Rust and Python: Chromium for the
 //! timeline test, GoogleTest (with pkg-config and g++) for the demo's C++ cases, and
 //! Python's headers for the handlers that build extensions. Where apt-get can be used
 //! (as root, or through passwordless sudo) the set-up installs what is missing under a
