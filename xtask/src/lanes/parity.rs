@@ -486,7 +486,7 @@ pub fn case(args: CaseArgs) -> Result<ExitCode> {
     let mut answer = Ours::default();
     // Under the CUDA memory-leak check every case holds one machine-wide lock (and xtask
     // runs one thread): all of them run alone, as under run_test.py's NUM_PROCS 1.
-    let one_at_a_time = torch_harness::launch::mem_leak::enabled(&resolved.config);
+    let one_at_a_time = torch_harness::mode::RunMode::mem_leak_on(&resolved.config);
     for file in resolved.plan_files(&FileTimes::default()) {
         let module = file.module.as_str().to_string();
         if file.serial || one_at_a_time {

@@ -1,10 +1,10 @@
-//! The system packages the commands of README and docs/ need beyond Rust and Python: Chromium for the
-//! timeline test, GoogleTest (with pkg-config and g++) for the demo's C++ cases, and
-//! Python's headers for the handlers that build extensions. Where apt-get can be used
-//! (as root, or through passwordless sudo) the set-up installs what is missing under a
+//! The system packages the commands of README and docs/ need beyond Rust and Python:
+//! Chromium for the timeline test, GoogleTest (with pkg-config and g++) for the demo's C++
+//! cases, and Python's headers for the handlers that build extensions. Where apt-get can be
+//! used (as root, or through passwordless sudo) the set-up installs what is missing under a
 //! progress line with its log; elsewhere it stops before the tests and prints the one
-//! command to run. The decision is a pure function of what was probed, so it is tested
-//! on literal machines; only [`ensure`] looks at, and changes, this one.
+//! command to run. The decision is a pure function of what was probed, so it is tested on
+//! literal machines; only [`ensure`] looks at, and changes, this one.
 
 use anyhow::{Result, bail};
 use std::fmt;
