@@ -73,3 +73,35 @@ pub fn collected_coverage(run_dir: &Path) -> bool {
 pub fn combine_coverage(run_dir: &Path) -> Result<Combined, CoverageError> {
     coverage::combine(run_dir, None)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mode(devices: &str, mem_leak: bool) -> RunMode {
+        RunMode {
+            devices: Devices::parse(devices).unwrap(),
+            coverage: false,
+            mem_leak,
+        }
+    }
+
+    #[test]
+    fn the_mode_fixes_threads_as_run_test_py_sets_num_procs() {
+        // A CPU machine leaves the count to the plan; GPUs give one case per device slot.
+        assert_eq!(mode("none", false).threads(), None);
+        assert_eq!(mode("cuda:0-3", false).threads(), Some(4));
+        // The memory-leak check runs one case at a time, GPUs or not.
+        assert_eq!(mode("cuda:0-3", true).threads(), Some(1));
+        assert_eq!(mode("none", true).threads(), Some(1));
+    }
+
+    #[test]
+    fn the_cases_are_told_the_devices_detected_once() {
+        let env = mode("rocm:0,2", false).env();
+        assert!(
+            env.contains(&("TORCH_HARNESS_DEVICES", "rocm:0,2".to_string())),
+            "{env:?}"
+        );
+    }
+}
