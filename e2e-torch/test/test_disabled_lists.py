@@ -1,5 +1,5 @@
 """Tests that the torch lane disables, re-enables and marks slow through PyTorch's
-lists, served to the harness from a loopback server (see xtask/src/e2e_lists.rs).
+lists, served to the harness from a loopback server (see xtask/src/lanes/torch/lists.rs).
 Every test passes when it runs once, so the file passes without the lists too."""
 
 import torch

@@ -14,6 +14,8 @@
 //! - [`run`]: the libtest contract nextest calls; builds trials and runs each kind.
 //! - [`launch`]: the command for a case, its processes, devices, ports and reruns;
 //!   coverage and the memory-leak check's one case at a time.
+//! - [`mode`]: the run's mode (devices, coverage, the memory-leak check), one type that
+//!   xtask sets up and the cases read.
 //! - [`report`]: the verdict, the per-attempt record, JUnit and expected failures.
 //! - [`util`]: atomic file writes and the stable hash.
 
@@ -22,6 +24,7 @@ pub mod discover;
 pub mod handlers;
 pub mod launch;
 pub mod lists;
+pub mod mode;
 pub mod plan;
 pub mod policy;
 pub mod report;

@@ -1,111 +1,19 @@
 //! `cargo xtask`: the commands people type. One subcommand per job; each is plain Rust
-//! over cargo, nextest and the harness library.
+//! over cargo, nextest and the harness library. `dispatch` lists the commands; their
+//! modules are grouped by who types them: `suite` (a PyTorch developer or CI job),
+//! `lanes` (this project's own developers) and `plumbing` (what both use).
 
-mod bench;
-mod bench_plan;
-mod changed;
-mod dry_list;
-mod e2e;
-mod e2e_handlers;
-mod e2e_lists;
-mod e2e_serial;
-mod expected;
-mod filterset;
-mod fuzz;
-mod lists;
-mod nextest;
-mod order;
-mod parity;
-mod plan;
-mod reenable;
-mod report;
-mod selection;
-mod setup;
-mod system;
-mod td_default;
-mod test;
-mod times;
-mod workspace;
+mod dispatch;
+mod lanes;
+mod plumbing;
+mod suite;
 
-use clap::{Parser, Subcommand};
 use std::process::ExitCode;
-
-#[derive(Parser)]
-#[command(name = "cargo xtask", about = "PyTorch's test suite on cargo-nextest")]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Run the suite (the embedded demo, or PYTORCH_ROOT) through `cargo nextest run --profile ci`.
-    Test(test::TestArgs),
-    /// Build the test binaries once into an archive that other machines run.
-    Archive {
-        /// The archive to write (`.tar.zst`).
-        file: std::path::PathBuf,
-    },
-    /// The lane against the real torch wheel: e2e-torch/ through the harness.
-    #[command(name = "e2e-torch")]
-    E2eTorch,
-    /// Print the time-balanced shard plan.
-    Plan(plan::PlanArgs),
-    /// Summarise a run: per-file stats as PyTorch's upload_test_stats, failures, flaky
-    /// tests, the slowest cases, and any case that left no record.
-    Report(report::ReportArgs),
-    /// The times store the planner reads.
-    #[command(subcommand)]
-    Times(times::Times),
-    /// PyTorch's dynamo/inductor expected-failure and skip lists.
-    #[command(subcommand, name = "expected-failures")]
-    ExpectedFailures(expected::Expected),
-    /// Run every fuzz target of fuzz/ for a while.
-    Fuzz(fuzz::FuzzArgs),
-    /// Prepare everything the demo and the tests need (system packages, the demo's Python
-    /// environment and C++ tests).
-    Setup,
-    /// Set up, then run this project's own tests, without retries.
-    Check {
-        /// Arguments for `cargo nextest run`, after `--`.
-        #[arg(last = true)]
-        nextest_args: Vec<String>,
-    },
-    /// Measure the harness.
-    #[command(subcommand)]
-    Bench(bench::Bench),
-    /// Compare the selection with run_test.py's, recorded on a stub tree (the fixture,
-    /// or a fresh oracle file): one row per flag set.
-    Parity(parity::ParityArgs),
-    /// One flag set of `parity`, in its own environment (used by `parity`).
-    #[command(name = "parity-case", hide = true)]
-    ParityCase(parity::CaseArgs),
-}
 
 fn main() -> ExitCode {
     end_quietly_on_a_closed_pipe();
     resolve_path_variables();
-    let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Test(args) => test::run(args),
-        Command::Archive { file } => test::archive(&file),
-        Command::E2eTorch => e2e::run().map(|()| ExitCode::SUCCESS),
-        Command::Plan(args) => plan::run(args).map(|()| ExitCode::SUCCESS),
-        Command::Report(args) => report::run(args),
-        Command::Times(t) => times::run(t).map(|()| ExitCode::SUCCESS),
-        Command::ExpectedFailures(cmd) => expected::run(cmd),
-        Command::Fuzz(args) => fuzz::run(args).map(|()| ExitCode::SUCCESS),
-        Command::Setup => {
-            let root = workspace::root();
-            system::ensure(&root, system::FOR_CHECK)
-                .and_then(|()| setup::demo(&root))
-                .map(|_| ExitCode::SUCCESS)
-        }
-        Command::Check { nextest_args } => test::check(&nextest_args),
-        Command::Bench(bench) => bench::run(bench).map(|()| ExitCode::SUCCESS),
-        Command::Parity(args) => parity::run(args),
-        Command::ParityCase(args) => parity::case(args),
-    };
+    let result = dispatch::run();
     result.unwrap_or_else(|e| {
         eprintln!("error: {e:#}");
         ExitCode::FAILURE

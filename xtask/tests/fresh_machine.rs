@@ -1,6 +1,6 @@
-//! README's commands on a machine that lacks what they need: cargo-nextest missing or too
-//! old, GoogleTest missing, a target directory configured elsewhere, a reader that closes
-//! the pipe early.
+//! The commands of README and docs/ on a machine that lacks what they need: cargo-nextest
+//! missing or too old, GoogleTest missing, a target directory configured elsewhere, a
+//! reader that closes the pipe early.
 
 mod common;
 

@@ -62,7 +62,7 @@ fn the_demo_runs_under_the_users_python() {
 }
 
 #[test]
-fn an_empty_shard_passes_under_plain_nextest_as_readme_says() {
+fn an_empty_shard_passes_under_plain_nextest_as_the_guide_says() {
     // A plan wider than the demo: some shard has no case.
     let shards = common::demo_cases().len() + 5;
     let dir = tempfile::tempdir().unwrap();
@@ -90,18 +90,18 @@ fn an_empty_shard_passes_under_plain_nextest_as_readme_says() {
             .env("TORCH_HARNESS_OUT", out);
         cmd.output().unwrap()
     };
-    // The command README gives: passes, runs nothing.
+    // The command the guide gives (docs/sharding.md): passes, runs nothing.
     let out = tempfile::tempdir().unwrap();
     let passed = nextest(&["--no-tests=pass"], out.path());
     check(&passed);
     assert!(recorded(out.path()).is_empty());
-    // Without the flag nextest fails it ("no tests to run"), which README says.
+    // Without the flag nextest fails it ("no tests to run"), which the guide says.
     let out = tempfile::tempdir().unwrap();
     assert_eq!(nextest(&[], out.path()).status.code(), Some(4));
-    let readme = std::fs::read_to_string(workspace().join("README.md")).unwrap();
+    let guide = std::fs::read_to_string(workspace().join("docs/sharding.md")).unwrap();
     assert!(
-        readme.contains("TORCH_HARNESS_SHARD=i/N\ncargo nextest run --no-tests=pass"),
-        "README gives the command"
+        guide.contains("TORCH_HARNESS_SHARD=i/N\ncargo nextest run --no-tests=pass"),
+        "docs/sharding.md gives the command"
     );
 }
 

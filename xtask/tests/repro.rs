@@ -125,7 +125,7 @@ fn a_ci_mode_repro_reads_the_same_disabled_list() {
     let scratch = tempfile::tempdir().unwrap();
     let case = "test_sort_and_select";
     let first = scratch.path().join("first");
-    // README's example: the demo's own list disables test_kthvalue on linux.
+    // The guide's example (docs/ci-mode.md): the demo's own list disables test_kthvalue on linux.
     check(
         &xtask()
             .args(["test", "-i", case])

@@ -2,7 +2,7 @@
 //! each backend of DISTRIBUTED_TESTS_CONFIG, times each init method. A backend this
 //! machine cannot run is listed as ignored with the reason, never dropped.
 
-use crate::case::{ClassFilter, DistributedCase, InitMethod, TestModule};
+use crate::case::{DistributedCase, InitMethod, TestModule};
 use crate::discover::probe::PythonEnv;
 use crate::launch::devices::Devices;
 use crate::policy::{Handler, Policy};
@@ -148,40 +148,31 @@ pub fn init_methods(policy: &Policy) -> Vec<InitMethod> {
         .collect()
 }
 
-/// Every distributed case of `root`, sorted by name. A file whose classes target
-/// determination scores apart (`td_results.json`) has each of its class runs per
-/// backend and init method, as run_test.py hands each TestRun to its handler.
+/// Every distributed case of `root`, sorted by name: each file per backend and init
+/// method (cutting a file into class runs is the plan's, `plan::class_runs`).
 pub fn discover(
     root: &Path,
     policy: &Policy,
     backends: &[(String, Result<BackendSetup, String>)],
-) -> Result<Vec<DiscoveredDistributed>, crate::plan::td::TdError> {
-    let td = crate::plan::td::Prioritizations::load(root)?;
+) -> Vec<DiscoveredDistributed> {
     let mut found = Vec::new();
     for module in files(root, policy) {
-        let runs: Vec<Option<ClassFilter>> =
-            match td.as_ref().and_then(|td| td.class_runs(module.as_str())) {
-                Some(filters) => filters.into_iter().map(Some).collect(),
-                None => vec![None],
-            };
-        for classes in runs {
-            for (backend, setup) in backends {
-                for init in init_methods(policy) {
-                    found.push(DiscoveredDistributed {
-                        case: DistributedCase {
-                            module: module.clone(),
-                            classes: classes.clone(),
-                            backend: backend.clone(),
-                            init,
-                        },
-                        setup: setup.clone(),
-                    });
-                }
+        for (backend, setup) in backends {
+            for init in init_methods(policy) {
+                found.push(DiscoveredDistributed {
+                    case: DistributedCase {
+                        module: module.clone(),
+                        classes: None,
+                        backend: backend.clone(),
+                        init,
+                    },
+                    setup: setup.clone(),
+                });
             }
         }
     }
     found.sort_by_key(|d| d.case.name());
-    Ok(found)
+    found
 }
 
 /// The one case `case` names, without walking anything.

@@ -21,8 +21,6 @@ pub struct Discovered {
 pub enum DiscoverError {
     #[error("{0} has no test/ folder: set PYTORCH_ROOT to a PyTorch checkout")]
     NoTestDir(PathBuf),
-    #[error(transparent)]
-    Td(#[from] crate::plan::td::TdError),
     #[error("cannot walk {path}: {source}")]
     Walk {
         path: PathBuf,
@@ -76,32 +74,7 @@ pub fn discover(
         }
     }
     found.sort_by(|a, b| a.case.module.cmp(&b.case.module));
-    split_by_classes(root, found)
-}
-
-/// A file whose classes target determination scores apart (`td_results.json`) is
-/// listed as one case per class run, as run_test.py runs it.
-fn split_by_classes(root: &Path, found: Vec<Discovered>) -> Result<Vec<Discovered>, DiscoverError> {
-    let Some(td) = crate::plan::td::Prioritizations::load(root)? else {
-        return Ok(found);
-    };
-    let mut split = Vec::with_capacity(found.len());
-    for d in found {
-        match td
-            .class_runs(d.case.module.as_str())
-            .filter(|_| d.ignored.is_none())
-        {
-            Some(runs) => split.extend(runs.into_iter().map(|classes| Discovered {
-                case: PythonCase {
-                    classes: Some(classes),
-                    ..d.case.clone()
-                },
-                ignored: None,
-            })),
-            None => split.push(d),
-        }
-    }
-    Ok(split)
+    Ok(found)
 }
 
 #[derive(Debug, thiserror::Error)]

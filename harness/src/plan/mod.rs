@@ -10,10 +10,12 @@
 //!
 //! The submodules say what the plan covers and what it knows: which files a run
 //! selects ([`select`], [`test_config`]), how long each takes ([`times`]) and in
-//! which order target determination runs them ([`td`]). The plan takes them as plain
-//! [`PlanFile`]s, built by whoever discovered the cases; the file a CI run plans once
+//! which order target determination runs them ([`td`]), and which files it cuts into
+//! class runs ([`class_runs`], composed with discovery's files). The plan takes them as
+//! plain [`PlanFile`]s, built by whoever discovered the cases; the file a CI run plans once
 //! and ships to every shard is a [`document::PlanDocument`].
 
+pub mod class_runs;
 pub mod document;
 mod robust;
 pub mod select;

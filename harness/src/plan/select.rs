@@ -106,7 +106,7 @@ impl Selection {
     /// Whether the C++ gtest cases run: with `--cpp` (and then only they), or when no
     /// flag is given at all, which runs the whole suite. run_test.py leaves CPP_TESTS out
     /// whenever `--cpp` is missing (`options.exclude.extend(CPP_TESTS)`), so any of its
-    /// flags (or a TEST_CONFIG, whose flags join these) does too. README lists the
+    /// flags (or a TEST_CONFIG, whose flags join these) does too. docs/selection.md lists the
     /// no-flag case as a deliberate divergence.
     pub fn includes_cpp(&self) -> bool {
         self.cpp || *self == Selection::default()

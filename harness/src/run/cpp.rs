@@ -1,7 +1,8 @@
 //! A C++ gtest binary's suite: one attempt, no reruns, the policy's C++ timeout.
 
 use super::Context;
-use super::execute::{Attempt, execute};
+use super::attempt::Attempt;
+use super::execute::execute;
 use crate::case::CppCase;
 use crate::discover::cpp;
 use crate::launch::run_lock::Share;

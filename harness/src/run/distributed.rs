@@ -1,7 +1,8 @@
 //! A distributed configuration: the whole file under one backend and init method, with
 //! its own rendezvous, never retried.
 
-use super::execute::{Attempt, execute};
+use super::attempt::Attempt;
+use super::execute::execute;
 use super::python::run_context;
 use super::{Context, failure};
 use crate::discover::distributed::DiscoveredDistributed;

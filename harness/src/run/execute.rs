@@ -2,42 +2,16 @@
 //! (`phases`: under the run lock, with devices, through the stepcurrent loop), write its
 //! record, and turn its verdict into libtest's result.
 
+use super::attempt::Attempt;
 use super::judge::{failed_tests, flaky_tests, intended_failure, read_reports, verdict_of};
 use super::phases::run_phases;
 use super::{Context, failure};
-use crate::handlers;
 use crate::launch::process::Limits;
-use crate::launch::serial_tests::Phase;
-use crate::launch::{self, Launch, RunContext, mem_leak, stepcurrent};
+use crate::launch::{self, RunContext, mem_leak, stepcurrent};
 use crate::report::record::{self, Record};
 use crate::report::verdict::Verdict;
 use libtest_mimic::Failed;
 use std::time::Duration;
-
-/// How one attempt of a case runs.
-pub(super) struct Attempt<'a> {
-    pub(super) launch: &'a Launch,
-    /// A handler's set-up, run before the first phase's tests (none for most cases).
-    pub(super) steps: &'a [handlers::steps::Step],
-    /// The file's key in test-times data.
-    pub(super) times_key: String,
-    /// The case needs every device (NCCL's world), else one when the machine has any.
-    pub(super) all_devices: bool,
-    /// Its process runs, each holding the run lock as it says: one for most cases, two
-    /// for a file with `@serialTest` tests.
-    pub(super) phases: Vec<Phase>,
-    pub(super) expected: Option<f64>,
-    pub(super) timeout: Option<Duration>,
-    /// Rerun failing tests in new processes (the stepcurrent loop).
-    pub(super) retries: bool,
-    /// Refuse every attempt after the first (distributed files, pytorch#162978).
-    pub(super) never_retried: bool,
-    /// A distributed case's meeting point, whose port is let go once the case holds
-    /// the run lock, just before its ranks start.
-    pub(super) rendezvous: Option<&'a crate::launch::rendezvous::Rendezvous>,
-    /// The file must fail (run_test.py's run_ci_sanity_check handler).
-    pub(super) must_fail: bool,
-}
 
 /// Runs an attempt, writes its record and says how it went.
 pub(super) fn execute(cx: &Context, ctx: &RunContext, attempt: Attempt<'_>) -> Result<(), Failed> {
@@ -46,7 +20,7 @@ pub(super) fn execute(cx: &Context, ctx: &RunContext, attempt: Attempt<'_>) -> R
     let fail = |what: String| failure(name, what);
     refuse_retry(cx, ctx, name, attempt.never_retried).map_err(fail)?;
     // One case at a time on the machine under the CUDA memory-leak check.
-    let _alone = if mem_leak::enabled(&ctx.config) {
+    let _alone = if crate::mode::RunMode::mem_leak_on(&ctx.config) {
         let locks = cx.settings.target_dir.join("torch-harness/locks");
         Some(mem_leak::hold(&locks).map_err(|e| {
             fail(format!(

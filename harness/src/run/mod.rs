@@ -10,6 +10,7 @@
 //! (each under the run lock, then with its devices) and writes its record, with `judge`
 //! deciding the verdict.
 
+mod attempt;
 mod cpp;
 mod distributed;
 mod execute;

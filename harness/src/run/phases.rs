@@ -4,7 +4,7 @@
 //! rest unless the run keeps going.
 
 use super::Context;
-use super::execute::Attempt;
+use super::attempt::Attempt;
 use crate::handlers;
 use crate::launch::devices::{Devices, Lease};
 use crate::launch::process::Limits;

@@ -1,7 +1,8 @@
 //! A Python test file (or a piece of one): pytest or unittest mode, reruns where
 //! PyTorch's runner allows them, the timeout from the file's expected seconds.
 
-use super::execute::{Attempt, execute};
+use super::attempt::Attempt;
+use super::execute::execute;
 use super::{Context, failure};
 use crate::case::PythonCase;
 use crate::discover::probe;
@@ -76,7 +77,7 @@ pub(super) fn run(cx: &Context, case: &PythonCase) -> Result<(), Failed> {
 pub(super) fn run_context(settings: &Settings) -> Result<RunContext, probe::ProbeError> {
     let config = TestConfig::from_env();
     let (inputs, lists) = lists::for_this_run(settings, &config);
-    let coverage = coverage::enabled();
+    let coverage = crate::mode::RunMode::coverage_on();
     if coverage {
         coverage::note_python(&settings.out_dir, &settings.python);
     }

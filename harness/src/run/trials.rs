@@ -10,6 +10,7 @@ use crate::discover::python::{self, Discovered};
 use crate::handlers::{self, SetUp};
 use crate::launch::coverage;
 use crate::lists;
+use crate::plan::class_runs;
 use crate::settings::var;
 use libtest_mimic::{Failed, Trial};
 use std::sync::Arc;
@@ -94,6 +95,8 @@ pub(super) fn exact_trial(kind: Kind, cx: &Arc<Context>, name: &str) -> Result<T
 pub(super) enum ListError {
     #[error(transparent)]
     Discover(#[from] python::DiscoverError),
+    #[error(transparent)]
+    Td(#[from] crate::plan::td::TdError),
     #[error("cannot tell which distributed backends run here: {0}")]
     Backends(String),
     #[error("{0} (TORCH_HARNESS_PLAN)")]
@@ -122,12 +125,12 @@ pub(super) fn all_trials(kind: Kind, cx: &Arc<Context>) -> Result<Vec<Trial>, Li
     }
     match kind {
         Kind::Python => {
-            Ok(
-                python::discover(&cx.settings.root, &cx.policy, &Host::detect(&cx.settings))?
-                    .into_iter()
-                    .map(|found| python_trial(cx, found))
-                    .collect(),
-            )
+            let found =
+                python::discover(&cx.settings.root, &cx.policy, &Host::detect(&cx.settings))?;
+            Ok(class_runs::python(&cx.settings.root, found)?
+                .into_iter()
+                .map(|found| python_trial(cx, found))
+                .collect())
         }
         Kind::Cpp => Ok(
             cpp::discover(&cx.settings.root, &cx.policy, &cx.settings.cache_dir())
@@ -143,13 +146,11 @@ pub(super) fn all_trials(kind: Kind, cx: &Arc<Context>) -> Result<Vec<Trial>, Li
         ),
         Kind::Distributed => {
             let backends = distributed_backends(cx).map_err(ListError::Backends)?;
-            Ok(
-                distributed::discover(&cx.settings.root, &cx.policy, &backends)
-                    .map_err(python::DiscoverError::from)?
-                    .into_iter()
-                    .map(|found| distributed_trial(cx, found))
-                    .collect(),
-            )
+            let found = distributed::discover(&cx.settings.root, &cx.policy, &backends);
+            Ok(class_runs::distributed(&cx.settings.root, found)?
+                .into_iter()
+                .map(|found| distributed_trial(cx, found))
+                .collect())
         }
     }
 }
@@ -212,7 +213,7 @@ fn cpp_trial(cx: &Arc<Context>, found: DiscoveredCpp) -> Trial {
                 "{}=1 reruns disabled Python tests only",
                 lists::var::RERUN_DISABLED
             ))
-        } else if coverage::enabled() {
+        } else if crate::mode::RunMode::coverage_on() {
             Some(format!("{} measures Python tests only", coverage::VAR))
         } else {
             None

@@ -3,7 +3,7 @@
 //! e2e-torch/test/cpp_extensions (AOT with and without ninja, autoload on and off,
 //! openreg), each built in its case's folder and never installed into the venv.
 
-use crate::e2e::{Lane, find, tests};
+use super::lane::{Lane, find, tests};
 use anyhow::Result;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -28,8 +28,8 @@ pub(crate) fn check(lane: &Lane, check: &mut impl FnMut(bool, String)) -> Result
     let built = lane.run("handlers", &args, &[])?;
     let openreg = lane.run("openreg", &["--openreg"], &[])?;
     let seconds = started.elapsed().as_secs_f64();
-    let mut records = crate::report::records(&built.dir)?;
-    records.extend(crate::report::records(&openreg.dir)?);
+    let mut records = crate::suite::report::records(&built.dir)?;
+    records.extend(crate::suite::report::records(&openreg.dir)?);
     check(
         built.passed && openreg.passed,
         format!("the six set-up handler cases pass ({seconds:.0} s with their builds)"),

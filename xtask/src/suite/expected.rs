@@ -54,9 +54,10 @@ pub fn run(cmd: Expected) -> Result<ExitCode> {
                 FamilyArg::Inductor => Family::Inductor,
             };
             let mut settings = Settings::from_env();
-            settings.target_dir = crate::workspace::target_dir(&crate::workspace::root())?;
-            let run_dir = crate::report::run_dir(&settings, run.as_deref())?;
-            let records = crate::report::records(&run_dir)?;
+            settings.target_dir =
+                crate::plumbing::workspace::target_dir(&crate::plumbing::workspace::root())?;
+            let run_dir = crate::suite::report::run_dir(&settings, run.as_deref())?;
+            let records = crate::suite::report::records(&run_dir)?;
             let (in_mode, others): (Vec<_>, Vec<_>) =
                 records.iter().partition(|r| ran_in(r, family));
             if in_mode.is_empty() {

@@ -3,7 +3,7 @@
 //! step ends), REENABLED_ISSUES, the checkout's slow_tests.json, a source that never
 //! answers, and a rerun of the disabled tests with its re-enable candidates.
 
-use crate::e2e::{Lane, find, tests};
+use super::lane::{Lane, find, tests};
 use anyhow::{Context, Result};
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -125,7 +125,7 @@ pub fn check(lane: &Lane, check: &mut impl FnMut(bool, String)) -> Result<()> {
         &["-i", "test_disabled_lists", "test_basic_ops"],
         &ci,
     )?;
-    let records = crate::report::records(&run.dir)?;
+    let records = crate::suite::report::records(&run.dir)?;
     check(
         run.passed && records.len() == 2,
         format!(
@@ -203,7 +203,7 @@ pub fn check(lane: &Lane, check: &mut impl FnMut(bool, String)) -> Result<()> {
         "a source that never answers is a warning, not a failed run".into(),
     );
     let t = tests(find(
-        &crate::report::records(&offline.dir)?,
+        &crate::suite::report::records(&offline.dir)?,
         "test_disabled_lists",
     )?)?;
     check(
@@ -218,7 +218,7 @@ pub fn check(lane: &Lane, check: &mut impl FnMut(bool, String)) -> Result<()> {
         &ci,
     )?;
     let t = tests(find(
-        &crate::report::records(&rerun.dir)?,
+        &crate::suite::report::records(&rerun.dir)?,
         "test_disabled_lists",
     )?)?;
     let count = |name: &str, o: Outcome| {

@@ -1,8 +1,8 @@
-//! `cargo xtask test` and `cargo xtask check`.
+//! `cargo xtask test`.
 
-use crate::order::TdUse;
-use crate::plan::{LoadedTimes, PlanInputs, num_procs};
-use crate::selection::{Resolved, SelectArgs, resolve};
+use crate::plumbing::order::TdUse;
+use crate::plumbing::selection::{Resolved, SelectArgs, resolve};
+use crate::suite::plan::{LoadedTimes, PlanInputs, num_procs};
 use anyhow::{Context, Result};
 use clap::Args;
 use std::collections::BTreeMap;
@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::SystemTime;
-use torch_harness::launch::devices::{DEVICES_VAR, Devices};
+use torch_harness::mode::RunMode;
 use torch_harness::plan::Plan;
 use torch_harness::plan::document::PlanDocument;
 use torch_harness::plan::times::FileTimes;
@@ -51,7 +51,7 @@ pub struct TestArgs {
     #[command(flatten)]
     select: SelectArgs,
     #[command(flatten)]
-    order: crate::order::OrderArgs,
+    order: crate::plumbing::order::OrderArgs,
     /// Run every test under torch.compile with dynamo (PYTORCH_TEST_WITH_DYNAMO=1).
     #[arg(long, conflicts_with = "inductor")]
     dynamo: bool,
@@ -88,7 +88,7 @@ pub struct TestArgs {
 pub fn run(args: TestArgs) -> Result<ExitCode> {
     let root = match &args.workspace_remap {
         Some(dir) => std::path::absolute(dir)?,
-        None => crate::workspace::root(),
+        None => crate::plumbing::workspace::root(),
     };
     // The demo is set up before anything is planned: every shard must see the same
     // cases, the C++ suites included.
@@ -105,7 +105,7 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
         &args.select,
         args.workspace_remap.is_some().then_some(root.as_path()),
     )?;
-    let target = crate::workspace::target_dir_with(&root, &args.nextest_args)?;
+    let target = crate::plumbing::workspace::target_dir_with(&root, &args.nextest_args)?;
     // A plan file holds its selection, TD's cut included (`cargo xtask plan
     // --enable-td`); its shards use the scores for their order only.
     let td_use = match &args.plan_file {
@@ -114,28 +114,28 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
             exclusions: false,
         },
         None => TdUse {
-            cut: crate::order::td_enabled(args.order.enable_td),
+            cut: crate::plumbing::order::td_enabled(args.order.enable_td),
             exclusions: true,
         },
     };
-    let td = crate::order::apply_td(&mut resolved, td_use)?;
+    let td = crate::plumbing::order::apply_td(&mut resolved, td_use)?;
     let failed = if args.order.no_failed_first {
         Vec::new()
     } else {
-        crate::order::previous_failures(&torch_harness::settings::Settings {
+        crate::plumbing::order::previous_failures(&torch_harness::settings::Settings {
             target_dir: target.clone(),
             ..resolved.settings.clone()
         })
     };
     let chosen = match &args.order.changed {
-        Some(base) => Some(crate::changed::apply(
+        Some(base) => Some(crate::plumbing::changed::apply(
             &mut resolved,
             base.as_deref(),
             &failed,
         )?),
         None => None,
     };
-    let mut nextest = nextest_command(&root, &target);
+    let mut nextest = crate::plumbing::nextest::nextest_command(&root, &target);
     nextest.args(["run", "--profile", "ci"]);
     if !demo {
         // Absolute (resolved from where xtask was started), as xtask read it.
@@ -155,20 +155,23 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
         }
     }
 
-    let (passthrough, user_filters) = crate::filterset::take_filtersets(&args.nextest_args);
+    let (passthrough, user_filters) =
+        crate::plumbing::filterset::take_filtersets(&args.nextest_args);
     let (document, cases) = match &args.shard {
         Some(shard) => {
-            let (i, n) = crate::plan::parse_shard(shard)?;
+            let (i, n) = crate::suite::plan::parse_shard(shard)?;
             let (path, mut document) = match &args.plan_file {
                 Some(file) => {
                     let path = std::path::absolute(file)?;
                     (path.clone(), PlanDocument::read(&path)?)
                 }
                 None => {
-                    let times =
-                        crate::plan::load_times(&resolved.settings, args.plan.times.as_deref())?;
+                    let times = crate::suite::plan::load_times(
+                        &resolved.settings,
+                        args.plan.times.as_deref(),
+                    )?;
                     let mut document =
-                        crate::plan::compute(&resolved, n, &times, args.plan.threads)?;
+                        crate::suite::plan::compute(&resolved, n, &times, args.plan.threads)?;
                     document.plan.selected_shard = Some(i);
                     let json = document.to_json().into_bytes();
                     let path = write_keyed(
@@ -195,7 +198,7 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
         }
         None => {
             if let Some(filterset) =
-                crate::filterset::both(resolved.filterset.as_deref(), &user_filters)
+                crate::plumbing::filterset::both(resolved.filterset.as_deref(), &user_filters)
             {
                 nextest.args(["-E", &filterset]);
             }
@@ -205,7 +208,7 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
     // Longer cases start first: the plan's expected seconds, else the times'.
     let times = match &document {
         Some(_) => LoadedTimes::default(),
-        None => crate::plan::load_times(&resolved.settings, args.plan.times.as_deref())?,
+        None => crate::suite::plan::load_times(&resolved.settings, args.plan.times.as_deref())?,
     };
     let planned: BTreeMap<&str, f64> = document
         .iter()
@@ -218,15 +221,15 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
     };
     let (td_first, td_last) = td
         .as_ref()
-        .map(|td| crate::order::td_order(&resolved, td))
+        .map(|td| crate::plumbing::order::td_order(&resolved, td))
         .unwrap_or_default();
     let first = match &chosen {
         // The change's own order: edited files, path matches, correlated, failed.
         Some(chosen) => {
             let order: Vec<String> = chosen.cases.iter().map(|(c, _)| c.clone()).collect();
-            crate::order::first_cases(&cases, &[], &order)
+            crate::plumbing::order::first_cases(&cases, &[], &order)
         }
-        None => crate::order::first_cases(&cases, &failed, &td_first),
+        None => crate::plumbing::order::first_cases(&cases, &failed, &td_first),
     };
     let last: Vec<String> = td_last
         .into_iter()
@@ -237,27 +240,25 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
         .iter()
         .any(|a| a == "-j" || a.starts_with("--test-threads") || a.starts_with("-j"));
     // Detected once here, so no case runs the drivers' tools again.
-    let devices = Devices::from_env()?;
-    nextest.env(DEVICES_VAR, devices.to_string());
+    let mut mode = RunMode::from_env(&torch_harness::plan::test_config::TestConfig::from_env())?;
+    mode.coverage |= args.coverage;
+    for (name, value) in mode.env() {
+        nextest.env(name, value);
+    }
     let threads = if user_threads {
         user_thread_count(&args.nextest_args)
     } else {
-        let config = torch_harness::plan::test_config::TestConfig::from_env();
-        let threads = match devices.slots() {
-            // run_test.py's NUM_PROCS is 1 under the memory-leak check, GPUs or not.
-            _ if torch_harness::launch::mem_leak::enabled(&config) => 1,
-            0 => args
-                .plan
+        let threads = mode.threads().unwrap_or_else(|| {
+            args.plan
                 .threads
                 .or(document.as_ref().map(|d| d.inputs.threads))
-                .unwrap_or_else(|| num_procs(&resolved.policy)),
-            slots => slots,
-        };
+                .unwrap_or_else(|| num_procs(&resolved.policy))
+        });
         nextest.arg(format!("--test-threads={threads}"));
         Some(threads)
     };
     let holds = |case: &str| holds(&resolved, case);
-    let order = crate::order::start_order(&cases, &holds, &seconds, &first, &last);
+    let order = crate::plumbing::order::start_order(&cases, &holds, &seconds, &first, &last);
     let (order, gated) = gate_serial_test_files(order, threads, !user_filters.is_empty());
     if !gated.is_empty() {
         nextest.env(torch_harness::launch::run_lock::FIRST_VAR, gated.join("\n"));
@@ -290,14 +291,11 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
     if args.rerun_disabled_tests {
         nextest.env(torch_harness::lists::var::RERUN_DISABLED, "1");
     }
-    if args.coverage {
-        nextest.env(torch_harness::launch::coverage::VAR, "1");
-    }
-    let coverage = args.coverage || torch_harness::launch::coverage::enabled();
+    let coverage = mode.coverage;
 
     if let Some(chosen) = &chosen {
         if args.dry_run {
-            for line in crate::changed::describe(chosen) {
+            for line in crate::plumbing::changed::describe(chosen) {
                 println!("{line}");
             }
         }
@@ -312,7 +310,7 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
         } else {
             &failed[..]
         };
-        for line in crate::order::describe(td.as_ref(), failed, &first) {
+        for line in crate::plumbing::order::describe(td.as_ref(), failed, &first) {
             println!("{line}");
         }
         // In the order they start.
@@ -337,7 +335,7 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
         };
         // The user's own filters and options after `--`: nextest says what they keep.
         if !user_filters.is_empty() || !passthrough.is_empty() {
-            let kept = crate::dry_list::cases(&nextest)?;
+            let kept = crate::plumbing::dry_list::cases(&nextest)?;
             cases.retain(|c| kept.contains(c));
             let more: Vec<String> = kept
                 .iter()
@@ -350,7 +348,7 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
         // Without --shard, the plan of this machine running every case it runs whole.
         let one_machine = match &document {
             Some(_) => None,
-            None => Some(crate::plan::one_machine(
+            None => Some(crate::suite::plan::one_machine(
                 &resolved,
                 &times.times,
                 args.plan.threads,
@@ -371,7 +369,7 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
-    crate::nextest::ensure(&root)?;
+    crate::plumbing::nextest::ensure(&root)?;
     if let Some(python) = demo_python {
         nextest.env(var::PYTHON, python);
         eprintln!(
@@ -390,10 +388,10 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
             resolved.settings.root.display()
         );
     }
-    crate::lists::prepare(&mut nextest, &resolved.settings, args.rerun_disabled_tests)?;
+    crate::plumbing::lists::prepare(&mut nextest, &resolved.settings, args.rerun_disabled_tests)?;
     let started = SystemTime::now();
     let status = nextest.status().context("cannot start `cargo nextest`")?;
-    if let Some(why) = nextest_failure(status) {
+    if let Some(why) = crate::plumbing::nextest::nextest_failure(status) {
         eprintln!("nextest: {why}");
     }
     // Only what this invocation wrote: a failed build leaves none of it.
@@ -412,21 +410,20 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
     settings.target_dir = target.clone();
     let run = match std::env::var_os(var::OUT).filter(|o| !o.is_empty()) {
         Some(_) => Some(resolved.settings.out_dir.clone()),
-        None => crate::report::run_dir(&settings, None).ok().filter(|dir| {
-            let since = started
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0.0, |d| d.as_secs_f64());
-            torch_harness::report::started::started_at(dir).is_some_and(|at| at >= since)
-        }),
+        None => crate::suite::report::run_dir(&settings, None)
+            .ok()
+            .filter(|dir| {
+                let since = started
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0.0, |d| d.as_secs_f64());
+                torch_harness::report::started::started_at(dir).is_some_and(|at| at >= since)
+            }),
     };
     if let Some(run) = &run {
         eprintln!("logs and reports: {}", run.display());
     }
     if coverage {
-        match run
-            .as_deref()
-            .map(|dir| torch_harness::launch::coverage::combine(dir, None))
-        {
+        match run.as_deref().map(torch_harness::mode::combine_coverage) {
             Some(Ok(c)) => eprintln!(
                 "coverage: {} data files combined into {}; {}; report: {}",
                 c.parts,
@@ -438,54 +435,22 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
             None => eprintln!("warning: coverage: cannot tell which folder this run wrote"),
         }
     }
-    Ok(exit_code(status))
-}
-
-/// `cargo nextest` in `root`, building into `target`. The harness is told the target
-/// directory too (it keeps its runs, locks and caches there), so a `build.target-dir`
-/// or `--target-dir` that only cargo would see is where both look.
-fn nextest_command(root: &Path, target: &Path) -> Command {
-    // std's Command, not xshell's: xtask exits with nextest's own status (100: tests
-    // failed, 4: no tests ran) while nextest writes straight to the terminal, and
-    // xshell turns a non-zero status into an error without the code unless it
-    // captures the output.
-    let mut nextest = Command::new(crate::workspace::cargo());
-    nextest
-        .current_dir(root)
-        .arg("nextest")
-        .env("CARGO_TARGET_DIR", target);
-    nextest
-}
-
-/// What a non-zero exit of `cargo nextest` means, when it is not the tests' own verdict.
-fn nextest_failure(status: std::process::ExitStatus) -> Option<&'static str> {
-    use nextest_metadata::NextestExitCode as Code;
-    Some(match status.code()? {
-        Code::BUILD_FAILED => "the test binaries did not build; nothing ran",
-        Code::TEST_LIST_CREATION_FAILED => "listing the cases failed; nothing ran",
-        Code::SETUP_ERROR | Code::CARGO_METADATA_FAILED => "nextest could not start; nothing ran",
-        Code::INVALID_FILTERSET => "the filterset is not valid; nothing ran",
-        Code::REQUIRED_VERSION_NOT_MET => {
-            "this cargo-nextest is older than .config/nextest.toml requires"
-        }
-        Code::NO_TESTS_RUN => "no case matched the selection",
-        _ => return None,
-    })
+    Ok(crate::plumbing::nextest::exit_code(status))
 }
 
 /// The demo's C++ tests and, with `venv`, its Python environment (this workspace's),
 /// whose interpreter it returns; a remapped checkout's demo runs its own C++ binaries,
 /// which a fresh copy has not built yet.
 fn set_up_demo(root: &Path, remapped: bool, venv: bool) -> Result<Option<PathBuf>> {
-    let workspace = crate::workspace::root();
-    crate::system::ensure(&workspace, crate::system::FOR_DEMO)?;
+    let workspace = crate::plumbing::workspace::root();
+    crate::plumbing::system::ensure(&workspace, crate::plumbing::system::FOR_DEMO)?;
     let python = if venv {
-        Some(crate::setup::demo(&workspace)?)
+        Some(crate::suite::setup::demo(&workspace)?)
     } else {
-        crate::setup::demo_cpp_noted(&workspace)?;
+        crate::suite::setup::demo_cpp_noted(&workspace)?;
         None
     };
-    if remapped && let Some(why) = crate::setup::demo_cpp(root)? {
+    if remapped && let Some(why) = crate::suite::setup::demo_cpp(root)? {
         eprintln!(
             "note: the C++ cases of {} are listed as ignored: {why}",
             root.join("demo").display()
@@ -532,7 +497,7 @@ fn dry_run(
     if !user_filters.is_empty() {
         println!(
             "and the filters after --: {}",
-            crate::filterset::both(None, user_filters).unwrap_or_default()
+            crate::plumbing::filterset::both(None, user_filters).unwrap_or_default()
         );
     }
     if let Some(plan) = plan {
@@ -600,8 +565,8 @@ fn user_thread_count(nextest_args: &[String]) -> Option<usize> {
 /// `run::python`): alone throughout for a serial or distributed file or when the
 /// config runs everything serially, alone for its marked tests when its file uses
 /// `@serialTest`, else beside others.
-fn holds(resolved: &Resolved, case: &str) -> crate::order::Holds {
-    use crate::order::Holds;
+fn holds(resolved: &Resolved, case: &str) -> crate::plumbing::order::Holds {
+    use crate::plumbing::order::Holds;
     if resolved.config.everything_serial() {
         return Holds::Alone;
     }
@@ -631,11 +596,14 @@ fn holds(resolved: &Resolved, case: &str) -> crate::order::Holds {
 /// filterset may leave some out (a parallel case would wait at a gate that never goes
 /// up). Returns the order, those moved, and the gated cases.
 fn gate_serial_test_files(
-    order: Vec<(crate::order::Holds, Vec<String>)>,
+    order: Vec<(crate::plumbing::order::Holds, Vec<String>)>,
     threads: Option<usize>,
     user_filtered: bool,
-) -> (Vec<(crate::order::Holds, Vec<String>)>, Vec<String>) {
-    use crate::order::Holds;
+) -> (
+    Vec<(crate::plumbing::order::Holds, Vec<String>)>,
+    Vec<String>,
+) {
+    use crate::plumbing::order::Holds;
     let room = if user_filtered {
         0
     } else {
@@ -675,10 +643,10 @@ fn gate_serial_test_files(
 /// throughout (`threads-required = "num-test-threads"`), so nextest starts nothing
 /// beside it.
 fn write_tool_config(
-    order: &[(crate::order::Holds, Vec<String>)],
+    order: &[(crate::plumbing::order::Holds, Vec<String>)],
     target: &Path,
 ) -> Result<PathBuf> {
-    use crate::order::Holds;
+    use crate::plumbing::order::Holds;
     let serial: Vec<&String> = order
         .iter()
         .filter(|(t, _)| *t == Holds::Alone)
@@ -686,12 +654,12 @@ fn write_tool_config(
         .collect();
     let tiers: Vec<Vec<String>> = order.iter().map(|(_, c)| c.clone()).collect();
     let mut by_priority: BTreeMap<i32, Vec<&String>> = BTreeMap::new();
-    let priorities = crate::order::priorities(&tiers);
+    let priorities = crate::plumbing::order::priorities(&tiers);
     for (case, p) in &priorities {
         by_priority.entry(*p).or_default().push(case);
     }
     // Both lists are non-empty here, so the filter names exactly their cases.
-    let exact = crate::order::exact_filterset;
+    let exact = crate::plumbing::filterset::exact_filterset;
     let mut toml = String::from("# Written by `cargo xtask test`; regenerated on every run.\n");
     if !serial.is_empty() {
         let _ = write!(
@@ -735,47 +703,6 @@ fn write_keyed(dir: &Path, stem: &str, ext: &str, bytes: &[u8]) -> Result<PathBu
     Ok(path)
 }
 
-/// `cargo xtask archive FILE`: the test binaries, built once, to run on other machines
-/// with `cargo xtask test --archive-file FILE` against a checkout there.
-pub fn archive(file: &Path) -> Result<ExitCode> {
-    let root = crate::workspace::root();
-    crate::nextest::ensure(&root)?;
-    let status = nextest_command(&root, &crate::workspace::target_dir(&root)?)
-        .args(["archive", "--package", "torch-suite", "--archive-file"])
-        .arg(std::path::absolute(file)?)
-        .status()
-        .context("cannot start `cargo nextest archive`")?;
-    Ok(exit_code(status))
-}
-
-/// Set-up, then the project's own tests (what CI runs), under the `check` profile: no
-/// retries, so a flaky test of this project fails. `nextest_args` go to nextest.
-pub fn check(nextest_args: &[String]) -> Result<ExitCode> {
-    let root = crate::workspace::root();
-    // The packages first: stopping for them is quicker than compiling nextest first.
-    crate::system::ensure(&root, crate::system::FOR_CHECK)?;
-    crate::nextest::ensure(&root)?;
-    crate::setup::demo(&root)?;
-    let status = nextest_command(&root, &crate::workspace::target_dir(&root)?)
-        .args(["run", "--workspace", "--profile", "check"])
-        .args(nextest_args)
-        .status()
-        .context("cannot start `cargo nextest`")?;
-    if let Some(why) = nextest_failure(status) {
-        eprintln!("nextest: {why}");
-    }
-    Ok(exit_code(status))
-}
-
-fn exit_code(status: std::process::ExitStatus) -> ExitCode {
-    ExitCode::from(
-        status
-            .code()
-            .and_then(|c| u8::try_from(c).ok())
-            .unwrap_or(1),
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -811,7 +738,7 @@ mod tests {
 
     #[test]
     fn as_many_serial_test_files_as_slots_are_gated_and_the_rest_run_alone() {
-        use crate::order::Holds;
+        use crate::plumbing::order::Holds;
         let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         let order = || {
             vec![

@@ -1,10 +1,10 @@
-//! The system packages README's commands need beyond Rust and Python: Chromium for the
-//! timeline test, GoogleTest (with pkg-config and g++) for the demo's C++ cases, and
-//! Python's headers for the handlers that build extensions. Where apt-get can be used
-//! (as root, or through passwordless sudo) the set-up installs what is missing under a
+//! The system packages the commands of README and docs/ need beyond Rust and Python:
+//! Chromium for the timeline test, GoogleTest (with pkg-config and g++) for the demo's C++
+//! cases, and Python's headers for the handlers that build extensions. Where apt-get can be
+//! used (as root, or through passwordless sudo) the set-up installs what is missing under a
 //! progress line with its log; elsewhere it stops before the tests and prints the one
-//! command to run. The decision is a pure function of what was probed, so it is tested
-//! on literal machines; only [`ensure`] looks at, and changes, this one.
+//! command to run. The decision is a pure function of what was probed, so it is tested on
+//! literal machines; only [`ensure`] looks at, and changes, this one.
 
 use anyhow::{Result, bail};
 use std::fmt;
@@ -194,7 +194,8 @@ pub fn ensure(root: &Path, needs: &[Need]) -> Result<()> {
         Decision::Ready => Ok(()),
         Decision::Stop { .. } => bail!("{decision}"),
         Decision::Install { packages, sudo } => {
-            let log = crate::workspace::target_dir(root)?.join("torch-harness/system-packages.log");
+            let log = crate::plumbing::workspace::target_dir(root)?
+                .join("torch-harness/system-packages.log");
             std::fs::create_dir_all(log.parent().unwrap_or(root))?;
             eprintln!(
                 "missing system packages: {}: {decision} (log: {})",
@@ -210,7 +211,7 @@ pub fn ensure(root: &Path, needs: &[Need]) -> Result<()> {
                     .map(String::as_str)
                     .skip_while(|a| *a != "apt-get")
                     .collect();
-                crate::setup::step(&what.join(" "), &log, command)?;
+                crate::suite::setup::step(&what.join(" "), &log, command)?;
             }
             let still = missing(needs, probe());
             if !still.is_empty() {

@@ -5,7 +5,7 @@
 //! nextest starts higher priorities first, so the order reaches it as priorities in
 //! the tool config xtask writes (`first_priorities`).
 
-use crate::selection::Resolved;
+use crate::plumbing::selection::Resolved;
 use anyhow::{Context, Result};
 use clap::Args;
 use std::collections::{BTreeMap, BTreeSet};
@@ -74,7 +74,7 @@ pub fn td_enabled(flag: bool) -> bool {
     if flag {
         return true;
     }
-    match crate::td_default::reason(|name| std::env::var(name).ok()) {
+    match crate::plumbing::td_default::reason(|name| std::env::var(name).ok()) {
         Some(why) => {
             eprintln!(
                 "--enable-td is on by default here ({why}), as in run_test.py; NO_TD=1 turns it off"
@@ -153,18 +153,6 @@ fn covered(run: &TestRun, runs: &[TestRun]) -> bool {
         .any(|r| r == run || (run.classes.is_none() && r.file == run.file))
 }
 
-/// `test(=a) | test(=b) | ...`; a filterset that matches nothing when empty.
-pub fn exact_filterset(names: &[&String]) -> String {
-    if names.is_empty() {
-        return "none()".into();
-    }
-    names
-        .iter()
-        .map(|n| format!("test(={n})"))
-        .collect::<Vec<_>>()
-        .join(" | ")
-}
-
 /// The selected cases that target determination moves: those with a positive score
 /// (to start first) and those with a negative one (to start last), each best first.
 /// A case's rank is its run's (a case whose run is not ranked by itself takes its
@@ -205,7 +193,7 @@ pub fn td_order(resolved: &Resolved, td: &Td) -> (Vec<String>, Vec<String>) {
 pub fn previous_failures(settings: &torch_harness::settings::Settings) -> Vec<String> {
     let dir = match std::env::var_os(torch_harness::settings::var::OUT).filter(|v| !v.is_empty()) {
         Some(out) => PathBuf::from(out),
-        None => match crate::report::run_dir(settings, None) {
+        None => match crate::suite::report::run_dir(settings, None) {
             Ok(dir) => dir,
             Err(_) => return Vec::new(),
         },

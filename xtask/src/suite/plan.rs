@@ -1,6 +1,6 @@
 //! `cargo xtask plan`: the time-balanced shard plan for the checkout's cases.
 
-use crate::selection::{Resolved, SelectArgs, resolve};
+use crate::plumbing::selection::{Resolved, SelectArgs, resolve};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use std::path::{Path, PathBuf};
@@ -52,11 +52,11 @@ pub fn run(args: PlanArgs) -> Result<()> {
             "note: run this plan's cases with {name}={value} set (run_test.py sets it for this selection)"
         );
     }
-    let td = crate::order::TdUse {
-        cut: crate::order::td_enabled(args.enable_td),
+    let td = crate::plumbing::order::TdUse {
+        cut: crate::plumbing::order::td_enabled(args.enable_td),
         exclusions: false,
     };
-    crate::order::apply_td(&mut resolved, td)?;
+    crate::plumbing::order::apply_td(&mut resolved, td)?;
     let times = load_times(&resolved.settings, args.inputs.times.as_deref())?;
     let document = compute(&resolved, args.shards, &times, args.inputs.threads)?;
     if args.json {

@@ -9,8 +9,8 @@
 //!    (`{edited file: {test file: score}}`, scores summed over the edited files);
 //! 4. cases that failed in the previous run.
 
-use crate::order::case_runs;
-use crate::selection::Resolved;
+use crate::plumbing::order::case_runs;
+use crate::plumbing::selection::Resolved;
 use anyhow::{Context, Result, bail};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;

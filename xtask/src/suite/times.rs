@@ -34,15 +34,15 @@ type Store = BTreeMap<String, BTreeMap<String, FileTimes>>;
 
 pub fn run(times: Times) -> Result<()> {
     let Times::Update(args) = times;
-    let root = crate::workspace::root();
-    let target = crate::workspace::target_dir(&root)?;
+    let root = crate::plumbing::workspace::root();
+    let target = crate::plumbing::workspace::target_dir(&root)?;
     let mut settings = torch_harness::settings::Settings::from_env();
     settings.target_dir = target;
-    let run_dir = crate::report::run_dir(&settings, args.run.as_deref())?;
-    let records = crate::report::records(&run_dir)?;
+    let run_dir = crate::suite::report::run_dir(&settings, args.run.as_deref())?;
+    let records = crate::suite::report::records(&run_dir)?;
     let startup = startup_seconds(&records);
     let measured = measured(&records, startup.map(|(seconds, _)| seconds));
-    let expected = crate::plan::load_times(&settings, args.times.as_deref())?.times;
+    let expected = crate::suite::plan::load_times(&settings, args.times.as_deref())?.times;
 
     // Per checkout: another checkout's planner never reads these times.
     let store_path = settings.times_store();

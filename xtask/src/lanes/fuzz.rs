@@ -15,7 +15,7 @@ pub struct FuzzArgs {
 }
 
 pub fn run(args: FuzzArgs) -> Result<()> {
-    let sh = crate::workspace::shell(&crate::workspace::root().join("fuzz"))?;
+    let sh = crate::plumbing::workspace::shell(&crate::plumbing::workspace::root().join("fuzz"))?;
     let seconds = args.seconds.to_string();
     for target in TARGETS {
         eprintln!("fuzzing {target} for {seconds} s");

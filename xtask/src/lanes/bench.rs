@@ -13,7 +13,7 @@ pub enum Bench {
     /// Listing and `--exact` start-up over a checkout shaped like PyTorch's test/.
     List(ListArgs),
     /// Shard balance of the planner against nextest's partitions and run_test.py.
-    Plan(crate::bench_plan::PlanBenchArgs),
+    Plan(crate::lanes::bench_plan::PlanBenchArgs),
 }
 
 #[derive(Args)]
@@ -63,12 +63,12 @@ fn times_file(root: &Path, explicit: Option<&Path>) -> Result<PathBuf> {
 pub fn run(bench: Bench) -> Result<()> {
     match bench {
         Bench::List(args) => list(args),
-        Bench::Plan(args) => crate::bench_plan::run(args),
+        Bench::Plan(args) => crate::lanes::bench_plan::run(args),
     }
 }
 
 fn list(args: ListArgs) -> Result<()> {
-    let root = crate::workspace::root();
+    let root = crate::plumbing::workspace::root();
     let times = times_file(&root, args.times.as_deref())?;
     let modules = modules_in_times(&times)?;
     let checkout = tempfile::tempdir()?;
@@ -85,7 +85,7 @@ fn list(args: ListArgs) -> Result<()> {
     );
     let harness = build_python_harness(&root)?;
     let out = tempfile::tempdir()?;
-    let sh = crate::workspace::shell(checkout.path())?;
+    let sh = crate::plumbing::workspace::shell(checkout.path())?;
     // Every command runs in the checkout with the same variables.
     for (key, value) in [
         ("PYTORCH_ROOT", checkout.path().as_os_str()),
@@ -168,8 +168,8 @@ fn modules_in_times(path: &Path) -> Result<BTreeSet<String>> {
 /// messages.
 fn build_python_harness(root: &Path) -> Result<PathBuf> {
     eprintln!("building the python harness (release)…");
-    let sh = crate::workspace::shell(root)?;
-    let cargo = crate::workspace::cargo();
+    let sh = crate::plumbing::workspace::shell(root)?;
+    let cargo = crate::plumbing::workspace::cargo();
     let messages = cmd!(
         sh,
         "{cargo} test --release --no-run --package torch-suite --test python --message-format=json-render-diagnostics"

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use std::fmt;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Command, ExitCode, Stdio};
 use std::time::Duration;
 
 /// What `.config/nextest.toml` says about nextest's version.
@@ -95,11 +95,11 @@ impl fmt::Display for Found {
 
 /// Asks the cargo that runs xtask, so the nextest found is the one `cargo nextest` runs.
 pub fn probe(root: &Path) -> Found {
-    let sh = match crate::workspace::shell(root) {
+    let sh = match crate::plumbing::workspace::shell(root) {
         Ok(sh) => sh,
         Err(e) => return Found::Missing { why: e.to_string() },
     };
-    let cargo = crate::workspace::cargo();
+    let cargo = crate::plumbing::workspace::cargo();
     let output = xshell::cmd!(sh, "{cargo} nextest --version")
         .quiet()
         .ignore_status()
@@ -148,7 +148,8 @@ pub fn ensure(root: &Path) -> Result<()> {
         "{found}; this workspace needs {} or newer (.config/nextest.toml): installing it",
         wanted.required
     );
-    let log = crate::workspace::target_dir(root)?.join("torch-harness/cargo-nextest-install.log");
+    let log = crate::plumbing::workspace::target_dir(root)?
+        .join("torch-harness/cargo-nextest-install.log");
     install(root, &wanted, &log)?;
     match probe(root) {
         Found::Version(v) if v >= wanted.required => {
@@ -177,7 +178,7 @@ fn install(root: &Path, wanted: &Wanted, log: &Path) -> Result<()> {
     bar.enable_steady_tick(Duration::from_millis(120));
     // std's Command, not xshell's: the progress line needs cargo's stderr line by line
     // while it runs, and xshell only hands output over once the process has ended.
-    let mut child = Command::new(crate::workspace::cargo())
+    let mut child = Command::new(crate::plumbing::workspace::cargo())
         .current_dir(root)
         .args(["install", "--locked", "cargo-nextest", "--version"])
         .arg(wanted.install.to_string())
@@ -216,6 +217,48 @@ fn install(root: &Path, wanted: &Wanted, log: &Path) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// `cargo nextest` in `root`, building into `target`. The harness is told the target
+/// directory too (it keeps its runs, locks and caches there), so a `build.target-dir`
+/// or `--target-dir` that only cargo would see is where both look.
+pub fn nextest_command(root: &Path, target: &Path) -> Command {
+    // std's Command, not xshell's: xtask exits with nextest's own status (100: tests
+    // failed, 4: no tests ran) while nextest writes straight to the terminal, and
+    // xshell turns a non-zero status into an error without the code unless it
+    // captures the output.
+    let mut nextest = Command::new(crate::plumbing::workspace::cargo());
+    nextest
+        .current_dir(root)
+        .arg("nextest")
+        .env("CARGO_TARGET_DIR", target);
+    nextest
+}
+
+/// What a non-zero exit of `cargo nextest` means, when it is not the tests' own verdict.
+pub fn nextest_failure(status: std::process::ExitStatus) -> Option<&'static str> {
+    use nextest_metadata::NextestExitCode as Code;
+    Some(match status.code()? {
+        Code::BUILD_FAILED => "the test binaries did not build; nothing ran",
+        Code::TEST_LIST_CREATION_FAILED => "listing the cases failed; nothing ran",
+        Code::SETUP_ERROR | Code::CARGO_METADATA_FAILED => "nextest could not start; nothing ran",
+        Code::INVALID_FILTERSET => "the filterset is not valid; nothing ran",
+        Code::REQUIRED_VERSION_NOT_MET => {
+            "this cargo-nextest is older than .config/nextest.toml requires"
+        }
+        Code::NO_TESTS_RUN => "no case matched the selection",
+        _ => return None,
+    })
+}
+
+/// xtask's exit status: nextest's own (100: tests failed, 4: no tests ran).
+pub fn exit_code(status: std::process::ExitStatus) -> ExitCode {
+    ExitCode::from(
+        status
+            .code()
+            .and_then(|c| u8::try_from(c).ok())
+            .unwrap_or(1),
+    )
 }
 
 #[cfg(test)]
@@ -260,7 +303,7 @@ mod tests {
 
     #[test]
     fn this_workspace_asks_for_0_9_138() {
-        let wanted = Wanted::of(&crate::workspace::root()).unwrap();
+        let wanted = Wanted::of(&crate::plumbing::workspace::root()).unwrap();
         assert_eq!(wanted.required, Version::new(0, 9, 138));
     }
 }

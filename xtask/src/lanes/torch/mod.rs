@@ -4,24 +4,28 @@
 //! real runner wrote and did: report layout, configs, exit codes, skip reasons, pieces,
 //! a flaky and a failing test, and ranks that a timeout must end.
 
-use anyhow::{Context, Result, bail};
+mod handlers;
+mod lane;
+mod lists;
+mod serial;
+
+use anyhow::{Result, bail};
+use lane::{Lane, find, tests};
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::time::Instant;
-use torch_harness::report::junit::{self, Outcome};
+use torch_harness::report::junit::Outcome;
 use torch_harness::report::record::Record;
 use torch_harness::report::verdict::Verdict;
-use xshell::cmd;
 
 const VENV: &str = "torch-harness/torch-venv";
 
 pub fn run() -> Result<()> {
-    let root = crate::workspace::root();
+    let root = crate::plumbing::workspace::root();
     let checkout = root.join("e2e-torch");
-    let target = crate::workspace::target_dir(&root)?;
+    let target = crate::plumbing::workspace::target_dir(&root)?;
     let started = Instant::now();
-    let python = crate::setup::venv(
+    let python = crate::suite::setup::venv(
         &root,
         VENV,
         &checkout.join("requirements.txt"),
@@ -51,7 +55,7 @@ pub fn run() -> Result<()> {
 
     // 1. The whole checkout, as a CI shard runs it (a plan splits test_big into pieces),
     // its test processes writing when they ran (demo_testing's timeline); the set-up
-    // handlers' cases are e2e_handlers' run below.
+    // handlers' cases are `handlers`' run below.
     let timeline = lane.out.join("main-timeline.jsonl");
     let timeline_var = timeline.display().to_string();
     let main = lane.run(
@@ -66,7 +70,7 @@ pub fn run() -> Result<()> {
         ],
         &[("DEMO_TIMELINE", timeline_var.as_str())],
     )?;
-    let records = crate::report::records(&main.dir)?;
+    let records = crate::suite::report::records(&main.dir)?;
     check(
         main.passed,
         format!("every case passes ({} cases)", records.len()),
@@ -140,7 +144,7 @@ pub fn run() -> Result<()> {
         }),
         "the distributed handler's reports are under dist-gloo-init-env/".into(),
     );
-    crate::e2e_serial::check(&timeline, &mut check)?;
+    serial::check(&timeline, &mut check)?;
     let subprocess = find(&records, "test_in_subprocess")?;
     check(
         subprocess.reports.len() == 2,
@@ -156,7 +160,10 @@ pub fn run() -> Result<()> {
         &["-i", "test_basic_ops"],
         &[("TEST_CONFIG", "slow")],
     )?;
-    let slow_tests = tests(find(&crate::report::records(&slow.dir)?, "test_basic_ops")?)?;
+    let slow_tests = tests(find(
+        &crate::suite::report::records(&slow.dir)?,
+        "test_basic_ops",
+    )?)?;
     check(
         slow_tests
             .iter()
@@ -170,7 +177,7 @@ pub fn run() -> Result<()> {
         &["-i", "test_flaky_and_failing"],
         &[("E2E_INJECT_FAILURE", "1")],
     )?;
-    let rec = crate::report::records(&trouble.dir)?;
+    let rec = crate::suite::report::records(&trouble.dir)?;
     let rec = find(&rec, "test_flaky_and_failing")?;
     check(!trouble.passed, "an injected failure fails the run".into());
     check(
@@ -202,7 +209,7 @@ pub fn run() -> Result<()> {
         &["-i", "distributed/test_hang"],
         &[("E2E_HANG", "1")],
     )?;
-    let rec = crate::report::records(&hang.dir)?;
+    let rec = crate::suite::report::records(&hang.dir)?;
     let rec = find(&rec, "distributed::test_hang")?;
     check(
         matches!(rec.verdict, Verdict::TimedOut { .. }),
@@ -215,8 +222,8 @@ pub fn run() -> Result<()> {
     );
 
     // 5. Disabled and slow lists in CI mode, served from a loopback server.
-    crate::e2e_lists::check(&lane, &mut check)?;
-    crate::e2e_handlers::check(&lane, &mut check)?;
+    lists::check(&lane, &mut check)?;
+    handlers::check(&lane, &mut check)?;
 
     if !failures.is_empty() {
         bail!("{} checks failed: {}", failures.len(), failures.join("; "));
@@ -226,70 +233,6 @@ pub fn run() -> Result<()> {
         started.elapsed().as_secs_f64()
     );
     Ok(())
-}
-
-pub(crate) struct Lane {
-    pub(crate) checkout: PathBuf,
-    pub(crate) python: PathBuf,
-    out: PathBuf,
-}
-
-pub(crate) struct LaneRun {
-    pub(crate) dir: PathBuf,
-    pub(crate) passed: bool,
-    /// What `cargo xtask test` printed.
-    pub(crate) log: PathBuf,
-}
-
-impl Lane {
-    /// `cargo xtask test <args>` on the checkout with the torch interpreter.
-    pub(crate) fn run(&self, name: &str, args: &[&str], vars: &[(&str, &str)]) -> Result<LaneRun> {
-        let dir = self.out.join(name);
-        let log = self.out.join(format!("{name}.log"));
-        std::fs::create_dir_all(&self.out)?;
-        let file = std::fs::File::create(&log)?;
-        eprintln!("e2e-torch: {name} (log: {})", log.display());
-        let sh = crate::workspace::shell(&crate::workspace::root())?;
-        let xtask = std::env::current_exe()?;
-        let cmd = cmd!(sh, "{xtask} test {args...}")
-            .env("PYTORCH_ROOT", &self.checkout)
-            .env("PYTHON", &self.python)
-            .env("TORCH_HARNESS_OUT", &dir)
-            .env_remove("TEST_CONFIG")
-            // CI mode and the lists only where a step asks for them.
-            .env_remove("CI")
-            .env_remove(torch_harness::lists::var::DISABLED)
-            .env_remove(torch_harness::lists::var::SLOW)
-            .env_remove(torch_harness::lists::var::REENABLED)
-            .env_remove(torch_harness::lists::var::RERUN_DISABLED)
-            .envs(vars.iter().copied());
-        // Into std's Command to stream both outputs, interleaved, into the log as it runs.
-        let status = Command::from(cmd)
-            .stdout(file.try_clone()?)
-            .stderr(file)
-            .status()
-            .context("running cargo xtask test")?;
-        Ok(LaneRun {
-            dir,
-            passed: status.success(),
-            log,
-        })
-    }
-}
-
-pub(crate) fn find<'a>(records: &'a [Record], case: &str) -> Result<&'a Record> {
-    records
-        .iter()
-        .find(|r| r.case == case)
-        .with_context(|| format!("no record for {case}"))
-}
-
-pub(crate) fn tests(record: &Record) -> Result<Vec<junit::TestCase>> {
-    let mut all = Vec::new();
-    for report in &record.reports {
-        all.extend(junit::read(report)?);
-    }
-    Ok(all)
 }
 
 fn print_cases(records: &[Record]) {

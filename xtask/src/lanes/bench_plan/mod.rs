@@ -42,7 +42,7 @@ struct Snapshot {
 }
 
 pub fn run(args: PlanBenchArgs) -> Result<()> {
-    let root = crate::workspace::root();
+    let root = crate::plumbing::workspace::root();
     let data = root.join(&args.data);
     let key = JobKey::new("", &args.build_environment, &args.test_config);
     let snapshots = snapshots(&data, &key)?;

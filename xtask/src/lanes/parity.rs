@@ -6,7 +6,7 @@
 //! selection reads TEST_CONFIG, the probe's stand-in (TORCH_HARNESS_PROBE) and the
 //! checkout from the environment, as `cargo xtask test` does.
 
-use crate::selection::{SelectArgs, resolve};
+use crate::plumbing::selection::{SelectArgs, resolve};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use serde::{Deserialize, Serialize};
@@ -154,7 +154,7 @@ struct Row {
 
 /// `cargo xtask parity`.
 pub fn run(args: ParityArgs) -> Result<ExitCode> {
-    let root = crate::workspace::root();
+    let root = crate::plumbing::workspace::root();
     let path = args.oracle.unwrap_or_else(|| root.join(FIXTURE));
     let oracle = load(&path)?;
     let rows = compare(&oracle)?;
@@ -478,15 +478,15 @@ fn table(oracle: &Oracle, rows: &[Row], all: bool) -> String {
 /// `xtask parity-case` (hidden): what `cargo xtask test` selects here, as JSON.
 pub fn case(args: CaseArgs) -> Result<ExitCode> {
     let mut resolved = resolve(&args.select, None)?;
-    let use_td = crate::order::TdUse {
+    let use_td = crate::plumbing::order::TdUse {
         cut: args.enable_td,
         exclusions: false,
     };
-    let td = crate::order::apply_td(&mut resolved, use_td)?;
+    let td = crate::plumbing::order::apply_td(&mut resolved, use_td)?;
     let mut answer = Ours::default();
     // Under the CUDA memory-leak check every case holds one machine-wide lock (and xtask
     // runs one thread): all of them run alone, as under run_test.py's NUM_PROCS 1.
-    let one_at_a_time = torch_harness::launch::mem_leak::enabled(&resolved.config);
+    let one_at_a_time = torch_harness::mode::RunMode::mem_leak_on(&resolved.config);
     for file in resolved.plan_files(&FileTimes::default()) {
         let module = file.module.as_str().to_string();
         if file.serial || one_at_a_time {

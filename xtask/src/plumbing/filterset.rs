@@ -1,6 +1,18 @@
 //! The user's `-E` filters after `--` and the selection flags' filterset, as one
 //! filterset: nextest ORs several `-E`, but `-i nn -- -E 'test(/pool/)'` means both.
 
+/// `test(=a) | test(=b) | ...`; a filterset that matches nothing when empty.
+pub fn exact_filterset(names: &[&String]) -> String {
+    if names.is_empty() {
+        return "none()".into();
+    }
+    names
+        .iter()
+        .map(|n| format!("test(={n})"))
+        .collect::<Vec<_>>()
+        .join(" | ")
+}
+
 /// `args` without their filtersets (`-E X`, `-EX`, `-E=X`, `--filterset[=]X`,
 /// `--filter-expr[=]X`), and those filtersets in order. Arguments after a `--` (for the
 /// test binaries) are left alone.

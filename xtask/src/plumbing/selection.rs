@@ -8,6 +8,7 @@ use torch_harness::discover::distributed::{self, DiscoveredDistributed};
 use torch_harness::discover::host::Host;
 use torch_harness::discover::python::{Discovered, discover};
 use torch_harness::plan::PlanFile;
+use torch_harness::plan::class_runs;
 use torch_harness::plan::select::Selection;
 use torch_harness::plan::test_config::TestConfig;
 use torch_harness::plan::times::FileTimes;
@@ -151,8 +152,8 @@ impl Resolved {
         self.distributed.retain(|d| keep.contains(&d.case.name()));
         self.cpp.retain(|d| keep.contains(&d.case.name()));
         let names: Vec<&String> = keep.iter().collect();
-        let exact = [crate::order::exact_filterset(&names)];
-        self.filterset = crate::filterset::both(self.filterset.as_deref(), &exact);
+        let exact = [crate::plumbing::filterset::exact_filterset(&names)];
+        self.filterset = crate::plumbing::filterset::both(self.filterset.as_deref(), &exact);
     }
 
     /// Every selected case's name: Python files, distributed configurations, C++ suites.
@@ -250,19 +251,22 @@ pub fn resolve(args: &SelectArgs, workspace: Option<&std::path::Path>) -> Result
         None => Settings::from_env(),
     };
     // Cargo's own answer, `build.target-dir` included (the times of earlier runs are there).
-    settings.target_dir = crate::workspace::target_dir(&settings.workspace)?;
+    settings.target_dir = crate::plumbing::workspace::target_dir(&settings.workspace)?;
     let policy = Policy::load(&settings.manifests, &settings.root)?;
     let host = Host::detect(&settings);
-    let found: Vec<Discovered> = discover(&settings.root, &policy, &host)?
-        .into_iter()
-        .filter(|d| d.ignored.is_none())
-        .collect();
-    let backends = distributed::backends_here(&settings, &policy).map_err(anyhow::Error::msg)?;
-    let per_backend: Vec<DiscoveredDistributed> =
-        distributed::discover(&settings.root, &policy, &backends)?
+    let found: Vec<Discovered> =
+        class_runs::python(&settings.root, discover(&settings.root, &policy, &host)?)?
             .into_iter()
-            .filter(|d| d.setup.is_ok())
+            .filter(|d| d.ignored.is_none())
             .collect();
+    let backends = distributed::backends_here(&settings, &policy).map_err(anyhow::Error::msg)?;
+    let per_backend: Vec<DiscoveredDistributed> = class_runs::distributed(
+        &settings.root,
+        distributed::discover(&settings.root, &policy, &backends),
+    )?
+    .into_iter()
+    .filter(|d| d.setup.is_ok())
+    .collect();
     let mut modules: Vec<TestModule> = found.iter().map(|d| d.case.module.clone()).collect();
     modules.extend(distributed::files(&settings.root, &policy));
     let config = TestConfig::from_env();

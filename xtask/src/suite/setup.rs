@@ -10,6 +10,13 @@ use std::time::Duration;
 use torch_harness::settings::DEMO_VENV;
 use xshell::cmd;
 
+/// `cargo xtask setup`: the system packages, then everything the demo needs.
+pub fn run() -> Result<()> {
+    let root = crate::plumbing::workspace::root();
+    crate::plumbing::system::ensure(&root, crate::plumbing::system::FOR_CHECK)?;
+    demo(&root).map(|_| ())
+}
+
 /// Everything the demo needs: its Python environment and its C++ tests. Returns the
 /// interpreter.
 pub fn demo(root: &Path) -> Result<PathBuf> {
@@ -38,7 +45,7 @@ pub fn demo_python(root: &Path) -> Result<PathBuf> {
 /// A venv under `target/` with `requirements` installed, made once and updated in place
 /// when the requirements change. Returns its interpreter.
 pub fn venv(root: &Path, under_target: &str, requirements: &Path, what: &str) -> Result<PathBuf> {
-    let venv = crate::workspace::target_dir(root)?.join(under_target);
+    let venv = crate::plumbing::workspace::target_dir(root)?.join(under_target);
     let python = venv.join("bin/python");
     let wanted = std::fs::read_to_string(requirements)
         .with_context(|| format!("reading {}", requirements.display()))?;
@@ -48,7 +55,7 @@ pub fn venv(root: &Path, under_target: &str, requirements: &Path, what: &str) ->
     }
     let log = venv.with_extension("log");
     std::fs::create_dir_all(venv.parent().unwrap_or(root))?;
-    let sh = crate::workspace::shell(root)?;
+    let sh = crate::plumbing::workspace::shell(root)?;
     // A changed requirements file updates the environment in place: pip adds what is
     // new, and a several-GB wheel already there is not fetched again.
     if !python.exists() {
@@ -78,7 +85,7 @@ const GTEST_INSTALL: &str = "sudo apt-get install -y libgtest-dev pkg-config g++
 /// system's GoogleTest. Returns why not, when a tool is missing: the C++ cases are then
 /// listed as ignored.
 pub fn demo_cpp(root: &Path) -> Result<Option<String>> {
-    let sh = crate::workspace::shell(root)?;
+    let sh = crate::plumbing::workspace::shell(root)?;
     let missing = |what: &str| {
         Ok(Some(format!(
             "{what}; to build the demo's C++ tests run `{GTEST_INSTALL}` (Debian/Ubuntu), then `cargo xtask setup`"
@@ -108,7 +115,7 @@ pub fn demo_cpp(root: &Path) -> Result<Option<String>> {
     let sources = root.join("demo/csrc");
     let bin = root.join("demo/build/bin");
     std::fs::create_dir_all(&bin)?;
-    let log = crate::workspace::target_dir(root)?.join("torch-harness/demo-cpp.log");
+    let log = crate::plumbing::workspace::target_dir(root)?.join("torch-harness/demo-cpp.log");
     std::fs::create_dir_all(log.parent().unwrap_or(root))?;
     let mut entries: Vec<PathBuf> = std::fs::read_dir(&sources)
         .with_context(|| format!("reading {}", sources.display()))?

@@ -95,14 +95,14 @@ pub struct Report {
     /// The run's disabled and slow lists: where they came from, and their warnings.
     pub lists: Option<torch_harness::lists::Imported>,
     /// In rerun-disabled-tests mode: how each disabled test did.
-    pub rerun_disabled: Option<crate::reenable::Rerun>,
+    pub rerun_disabled: Option<crate::plumbing::reenable::Rerun>,
     /// Under --coverage: the combined report's TOTAL line and where it is.
     pub coverage: Option<String>,
 }
 
 pub fn run(args: ReportArgs) -> Result<ExitCode> {
-    let root = crate::workspace::root();
-    let target = crate::workspace::target_dir(&root)?;
+    let root = crate::plumbing::workspace::root();
+    let target = crate::plumbing::workspace::target_dir(&root)?;
     let mut settings = Settings::from_env();
     settings.target_dir = target.clone();
     let run_dirs: Vec<PathBuf> = match args.runs.as_slice() {
@@ -368,7 +368,7 @@ pub fn build(run_dir: &Path, junit_path: Option<&Path>) -> Result<Report> {
         junit_mismatches,
         unreadable,
         lists: torch_harness::lists::read_resolved(run_dir),
-        rerun_disabled: crate::reenable::summarise(&records),
+        rerun_disabled: crate::plumbing::reenable::summarise(&records),
         coverage: coverage(run_dir),
     })
 }
@@ -376,15 +376,13 @@ pub fn build(run_dir: &Path, junit_path: Option<&Path>) -> Result<Report> {
 /// A run under coverage: its data combined (again, if xtask already did; nothing is
 /// lost), so a plain `cargo nextest run` gets its one report here.
 fn coverage(run_dir: &Path) -> Option<String> {
-    if !torch_harness::launch::coverage::data_dir(run_dir).is_dir() {
+    if !torch_harness::mode::collected_coverage(run_dir) {
         return None;
     }
-    Some(
-        match torch_harness::launch::coverage::combine(run_dir, None) {
-            Ok(c) => format!("{} (report: {})", c.total, c.report.display()),
-            Err(e) => format!("not combined: {e}"),
-        },
-    )
+    Some(match torch_harness::mode::combine_coverage(run_dir) {
+        Ok(c) => format!("{} (report: {})", c.total, c.report.display()),
+        Err(e) => format!("not combined: {e}"),
+    })
 }
 
 /// How nextest saw the case: a rerun of the disabled tests passes although disabled
@@ -488,7 +486,7 @@ fn print_human(r: &Report) {
         }
     }
     if let Some(rerun) = &r.rerun_disabled {
-        crate::reenable::print(rerun);
+        crate::plumbing::reenable::print(rerun);
     }
     if let Some(coverage) = &r.coverage {
         println!("coverage: {coverage}");
