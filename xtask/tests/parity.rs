@@ -10,7 +10,8 @@ use common::clean;
 use std::collections::BTreeSet;
 use std::process::Command;
 
-/// Where ours differs from run_test.py on purpose (README, "Deliberate divergences"):
+/// Where ours differs from run_test.py on purpose (docs/selection.md, "Deliberate divergences
+/// from run_test.py"):
 /// what differs, the module or TD run, the flag sets it shows in (empty: any), why.
 struct Divergence {
     what: &'static str,
@@ -145,7 +146,7 @@ fn every_flag_set_selects_what_run_test_py_selects_apart_from_the_listed_diverge
     for d in DIVERGENCES {
         assert!(
             found.iter().any(|m| d.allows(m)),
-            "the divergence `{} {}` ({}) no longer shows; drop it here and in README",
+            "the divergence `{} {}` ({}) no longer shows; drop it here and in docs/selection.md",
             d.what,
             d.item,
             d.why
