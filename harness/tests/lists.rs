@@ -106,9 +106,10 @@ fn a_silent_server_costs_the_budget_and_an_error_naming_it() {
     assert!(err.to_string().contains(&url), "{err}");
     assert!((1..=2).contains(&err.attempts), "{err}");
     // The server never answers, so the first attempt waits out its 1 s, and the budget
-    // cuts the rest short: about 1.2 s, where two whole attempts take 2 s and three 3 s.
+    // cuts the rest short: about 1.2 s, where two whole attempts take at least 2 s (the
+    // margin up to 2 s is for a loaded machine).
     assert!(took >= Duration::from_secs(1), "{took:?}");
-    assert!(took < Duration::from_millis(1700), "{took:?}");
+    assert!(took < Duration::from_secs(2), "{took:?}");
 }
 
 #[test]

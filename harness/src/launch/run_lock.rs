@@ -122,7 +122,9 @@ impl RunLock {
     }
 
     fn gate_path(&self, case: &str) -> PathBuf {
-        let hash = crate::util::hash::stable_hash(case);
+        // Per nextest run, so a reused output folder's old gate is never this run's.
+        let run = std::env::var("NEXTEST_RUN_ID").unwrap_or_default();
+        let hash = crate::util::hash::stable_hash(&format!("{run}#{case}"));
         self.dir.join("gates").join(format!("{hash:016x}.lock"))
     }
 
@@ -217,8 +219,8 @@ mod tests {
         let (_dir, lock) = lock();
         let first = vec!["m".to_string()];
         let gate = lock.put_up_gate("m").unwrap();
-        // Its own case passes at once.
-        assert!(lock.pass_gates(&first, "m").unwrap() < Duration::from_secs(1));
+        // Its own case passes (it would wait for its own gate forever otherwise).
+        assert!(passes(&lock, &first, "m"));
         let (tx, rx) = mpsc::channel();
         {
             let lock = lock.clone();
@@ -234,7 +236,18 @@ mod tests {
         drop(gate);
         assert_eq!(rx.recv_timeout(Duration::from_secs(10)), Ok(true));
         // Down for good: later cases pass too.
-        assert!(lock.pass_gates(&first, "q").unwrap() < Duration::from_secs(1));
+        assert!(passes(&lock, &first, "q"));
+    }
+
+    /// `me` passes the gates of `first` within the gate's own start wait, with room for
+    /// a loaded machine (a gate that is up blocks for as long as its case runs).
+    fn passes(lock: &RunLock, first: &[String], me: &str) -> bool {
+        let (tx, rx) = mpsc::channel();
+        let (lock, first, me) = (lock.clone(), first.to_vec(), me.to_string());
+        thread::spawn(move || {
+            let _ = tx.send(lock.pass_gates(&first, &me).is_ok());
+        });
+        rx.recv_timeout(GATE_START_WAIT).unwrap_or(false)
     }
 
     #[test]

@@ -112,45 +112,6 @@ impl Selection {
         self.cpp || *self == Selection::default()
     }
 
-    /// Whether the C++ binary `binary` (run_test.py's `cpp/<binary>`) stays selected
-    /// under `--cpp`: `-i` narrows to the `cpp/` names it gives (`selected_tests` kept
-    /// `in CPP_TESTS`), and `-x` prefixes drop names as for Python files.
-    pub fn keeps_cpp_binary(&self, binary: &str) -> bool {
-        let name = format!("cpp/{binary}");
-        let included =
-            self.include.is_empty() || self.include.iter().any(|i| i.trim_end_matches('/') == name);
-        included && !self.exclude.iter().any(|x| name.starts_with(x.as_str()))
-    }
-
-    /// `--cpp`'s filterset from the flags alone (no listing at hand): every C++ suite
-    /// of the binaries they keep.
-    fn cpp_names_filterset(&self) -> String {
-        let mut clauses = vec!["binary(cpp)".to_string()];
-        if !self.include.is_empty() {
-            let binaries: Vec<String> = self
-                .include
-                .iter()
-                .filter_map(|i| i.trim_end_matches('/').strip_prefix("cpp/"))
-                .map(|b| format!("test(/^{}::/)", escape(b)))
-                .collect();
-            clauses.push(if binaries.is_empty() {
-                "none()".into()
-            } else {
-                format!("({})", binaries.join(" | "))
-            });
-        }
-        for x in &self.exclude {
-            // `-x cpp` or `-x cpp/test_a`: a prefix of `cpp/<binary>`.
-            if let Some(rest) = x.strip_prefix("cpp") {
-                let binary = rest.strip_prefix('/').unwrap_or(rest);
-                if rest.is_empty() || rest.starts_with('/') {
-                    clauses.push(format!("not test(/^{}/)", escape(binary)));
-                }
-            }
-        }
-        clauses.join(" & ")
-    }
-
     /// Variables the selected test processes get (run_test.py sets them in its own
     /// environment, which every test inherits).
     pub fn child_env(&self) -> Vec<(&'static str, &'static str)> {
@@ -221,7 +182,19 @@ impl Selection {
             }
             kept
         };
-        kept.retain(|b| !self.exclude.iter().any(|x| b.starts_with(&bare(x))));
+        // `-x` is a prefix of run_test.py's `cpp/<binary>` (`-x cpp` drops them all), or
+        // of the bare binary name.
+        kept.retain(|b| {
+            let named = format!("cpp/{b}");
+            !self.exclude.iter().any(|x| {
+                let x = x.trim_end_matches('/');
+                if x == "cpp" || x.starts_with("cpp/") {
+                    named.starts_with(x)
+                } else {
+                    b.starts_with(x)
+                }
+            })
+        });
         Ok(kept)
     }
 
@@ -271,7 +244,8 @@ impl Selection {
         policy: &Policy,
     ) -> Result<Option<String>, SelectError> {
         if self.cpp {
-            return Ok(Some(self.cpp_names_filterset()));
+            // Which binaries stay needs their listing: `cpp_filterset` says it exactly.
+            return Ok(Some("binary(cpp)".into()));
         }
         let steps = self.steps(all, policy)?;
         let clauses: Vec<String> = steps
@@ -764,44 +738,30 @@ mod tests {
     }
 
     #[test]
-    fn cpp_with_include_keeps_the_binaries_it_names() {
-        // test.sh's test_libtorch: `run_test.py --cpp -i cpp/test_api`.
-        let cpp = Selection {
+    fn cpp_excludes_are_prefixes_of_run_test_pys_cpp_names() {
+        let binaries: Vec<String> = ["c10_util_test", "test_api", "test_jit"]
+            .iter()
+            .map(|b| b.to_string())
+            .collect();
+        let excluding = |x: &[&str]| Selection {
             cpp: true,
-            include: vec!["cpp/test_api".into()],
+            exclude: x.iter().map(|s| s.to_string()).collect(),
             ..Default::default()
         };
-        assert!(cpp.keeps_cpp_binary("test_api"));
-        assert!(!cpp.keeps_cpp_binary("test_jit"));
-        assert!(!cpp.keeps_cpp_binary("test_api_extra"));
+        // `-x cpp` drops every binary, as run_test.py's prefix match on `cpp/<binary>`.
+        assert_eq!(excluding(&["cpp"]).cpp_binaries(&binaries), Ok(vec![]));
         assert_eq!(
-            cpp.filterset(&modules(), &policy()).unwrap().as_deref(),
-            Some(r"binary(cpp) & (test(/^test_api::/))")
+            excluding(&["cpp"]).cpp_filterset(&binaries).as_deref(),
+            Ok("none()")
         );
-        let all_but = Selection {
-            cpp: true,
-            exclude: vec!["cpp/test_j".into()],
-            ..Default::default()
-        };
-        assert!(all_but.keeps_cpp_binary("test_api"));
-        assert!(!all_but.keeps_cpp_binary("test_jit"));
         assert_eq!(
-            all_but.filterset(&modules(), &policy()).unwrap().as_deref(),
-            Some(r"binary(cpp) & not test(/^test_j/)")
+            excluding(&["cpp/test_"]).cpp_binaries(&binaries),
+            Ok(vec!["c10_util_test".to_string()])
         );
-        // Python names in -i keep no C++ binary, as `test_name in CPP_TESTS` drops them.
-        let python_only = Selection {
-            cpp: true,
-            include: vec!["test_nn".into()],
-            ..Default::default()
-        };
-        assert!(!python_only.keeps_cpp_binary("test_api"));
+        // `cpp` is not a prefix of the bare names.
         assert_eq!(
-            python_only
-                .filterset(&modules(), &policy())
-                .unwrap()
-                .as_deref(),
-            Some("binary(cpp) & none()")
+            excluding(&["cpp/test_api/"]).cpp_binaries(&binaries),
+            Ok(vec!["c10_util_test".to_string(), "test_jit".to_string()])
         );
     }
 

@@ -1,9 +1,12 @@
-//! Which selected cases start first, and which `--enable-td` keeps: cases that failed
-//! in the previous run, then run_test.py's target-determination order
-//! (`.additional_ci_files/td_results.json`), then the rest by expected time.
+//! Which selected cases start first, and which `--enable-td` keeps. The start order
+//! is in tiers (`Holds`): what runs alone first, one after another, then the
+//! `@serialTest` files, then the cases that share the machine, so no slot waits behind
+//! a case that needs every slot. Inside each tier: cases that failed in the previous
+//! run, then run_test.py's target-determination order
+//! (`.additional_ci_files/td_results.json`), then the rest longest first.
 //!
 //! nextest starts higher priorities first, so the order reaches it as priorities in
-//! the tool config xtask writes (`first_priorities`).
+//! the tool config xtask writes (`priorities`, one range per tier).
 
 use crate::plumbing::selection::Resolved;
 use anyhow::{Context, Result};

@@ -259,7 +259,9 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
     };
     let holds = |case: &str| holds(&resolved, case);
     let order = crate::plumbing::order::start_order(&cases, &holds, &seconds, &first, &last);
-    let (order, gated) = gate_serial_test_files(order, threads, !user_filters.is_empty());
+    // Any filter or option after `--` may leave a gated file out.
+    let narrowed = !user_filters.is_empty() || !passthrough.is_empty();
+    let (order, gated) = gate_serial_test_files(order, threads, narrowed);
     if !gated.is_empty() {
         nextest.env(torch_harness::launch::run_lock::FIRST_VAR, gated.join("\n"));
     }
@@ -566,23 +568,40 @@ fn user_thread_count(nextest_args: &[String]) -> Option<usize> {
 /// config runs everything serially, alone for its marked tests when its file uses
 /// `@serialTest`, else beside others.
 fn holds(resolved: &Resolved, case: &str) -> crate::plumbing::order::Holds {
+    let test = resolved.settings.root.join("test");
+    holds_by_name(
+        case,
+        resolved.config.everything_serial(),
+        |module| resolved.policy.must_serial(module),
+        |module| {
+            torch_harness::launch::serial_tests::file_uses_marker(
+                &test.join(format!("{module}.py")),
+            )
+        },
+    )
+}
+
+/// `holds` on the case's name alone: a distributed configuration (a TD class run of one
+/// too) runs alone, as does a must-serial file; a file with `@serialTest` tests holds
+/// the machine for them; a C++ suite or any other file shares it.
+fn holds_by_name(
+    case: &str,
+    everything_serial: bool,
+    must_serial: impl Fn(&str) -> bool,
+    uses_marker: impl Fn(&str) -> bool,
+) -> crate::plumbing::order::Holds {
     use crate::plumbing::order::Holds;
-    if resolved.config.everything_serial() {
+    use torch_harness::case::{DistributedCase, PythonCase};
+    if everything_serial || DistributedCase::parse(case).is_ok() {
         return Holds::Alone;
     }
-    let Ok(parsed) = torch_harness::case::PythonCase::parse(case) else {
+    let Ok(parsed) = PythonCase::parse(case) else {
         return Holds::Shared;
     };
     let module = parsed.module.as_str();
-    if resolved.policy.must_serial(module) {
+    if must_serial(module) {
         Holds::Alone
-    } else if torch_harness::launch::serial_tests::file_uses_marker(
-        &resolved
-            .settings
-            .root
-            .join("test")
-            .join(format!("{module}.py")),
-    ) {
+    } else if uses_marker(module) {
         Holds::AlonePhase
     } else {
         Holds::Shared
@@ -734,6 +753,33 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::ValueValidation, "{err}");
         assert!(err.to_string().contains("--threads"), "{err}");
+    }
+
+    #[test]
+    fn distributed_cases_and_their_td_class_runs_hold_the_machine_alone() {
+        use crate::plumbing::order::Holds;
+        let serial = |m: &str| m == "test_nn";
+        let marked = |m: &str| m == "test_large_alloc";
+        let of = |case: &str| holds_by_name(case, false, serial, marked);
+        // The class-run name is no Python case name (its `only=` part is not last).
+        assert_eq!(
+            of(
+                "distributed::algorithms::quantization::test_quantization::only=DistQuantizationTests::gloo::init_env"
+            ),
+            Holds::Alone
+        );
+        assert_eq!(
+            of("distributed::test_c10d_gloo::gloo::init_file"),
+            Holds::Alone
+        );
+        assert_eq!(of("test_nn"), Holds::Alone);
+        assert_eq!(of("test_large_alloc"), Holds::AlonePhase);
+        assert_eq!(of("test_ops::shard_2_of_9"), Holds::Shared);
+        assert_eq!(of("test_api::TensorTest"), Holds::Shared);
+        assert_eq!(
+            holds_by_name("test_ops", true, serial, marked),
+            Holds::Alone
+        );
     }
 
     #[test]

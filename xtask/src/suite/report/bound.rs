@@ -1,7 +1,8 @@
-//! The shortest wall the run-alone rules allow one machine, as `cargo xtask report`
-//! measures a run against it: every run-alone stretch (a serial file, a distributed
-//! file, an `@serialTest` phase) one after another, then the parallel work packed
-//! longest-first onto the slots. A run whose wall is far above it left slots idle that
+//! The wall the run-alone rules give one machine, as `cargo xtask report` measures a
+//! run against it: every run-alone stretch (a serial file, a distributed file, an
+//! `@serialTest` phase) one after another, then the parallel work packed longest-first
+//! onto the slots. Longest-first packing is a heuristic (up to 4/3 of the best
+//! packing), so a run that packs better than it scores a little under 1. A run whose wall is far above it left slots idle that
 //! the rules did not require (a slot waiting behind a case that must run alone).
 
 /// What one attempt asked of the machine, in measured seconds.
