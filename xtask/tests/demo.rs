@@ -146,19 +146,7 @@ fn selection_flags_and_a_users_filterset_must_both_hold() {
 #[test]
 fn an_empty_shard_passes_and_says_so() {
     // Wider than the demo: some shards get no case.
-    let shards = demo_cases().len() + 5;
-    let mut plan = clean(Command::new(env!("CARGO_BIN_EXE_xtask")));
-    plan.args(["plan", "--shards", &shards.to_string(), "--json"]);
-    let plan: serde_json::Value =
-        serde_json::from_str(&common::ok(plan.output().unwrap())).unwrap();
-    let empty = plan["shards"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["cases"].as_array().unwrap().is_empty())
-        .expect("an empty shard")["shard"]
-        .as_u64()
-        .unwrap();
+    let (_, shards, empty) = common::plan_with_an_empty_shard();
     let out = tempfile::tempdir().unwrap();
     let mut cmd = clean(Command::new(env!("CARGO_BIN_EXE_xtask")));
     cmd.args(["test", "--shard", &format!("{empty}/{shards}")])

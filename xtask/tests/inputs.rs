@@ -64,22 +64,10 @@ fn the_demo_runs_under_the_users_python() {
 #[test]
 fn an_empty_shard_passes_under_plain_nextest_as_the_guide_says() {
     // A plan wider than the demo: some shard has no case.
-    let shards = common::demo_cases().len() + 5;
+    let (text, shards, empty) = common::plan_with_an_empty_shard();
     let dir = tempfile::tempdir().unwrap();
     let plan_file = dir.path().join("plan.json");
-    let mut plan = clean(Command::new(env!("CARGO_BIN_EXE_xtask")));
-    plan.args(["plan", "--shards", &shards.to_string(), "--json"]);
-    let text = common::ok(plan.output().unwrap());
     std::fs::write(&plan_file, &text).unwrap();
-    let plan: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let empty = plan["shards"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["cases"].as_array().unwrap().is_empty())
-        .expect("an empty shard")["shard"]
-        .as_u64()
-        .unwrap();
     let shard = format!("{empty}/{shards}");
     let nextest = |extra: &[&str], out: &std::path::Path| {
         let mut cmd = clean(Command::new(env!("CARGO")));

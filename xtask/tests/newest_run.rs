@@ -19,24 +19,6 @@ fn xtask(root: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
-/// test_only under plain nextest, into the checkout's default run folder.
-fn run_once(root: &Path) -> Output {
-    common::clean(Command::new(env!("CARGO")))
-        .args([
-            "nextest",
-            "run",
-            "--package",
-            "torch-suite",
-            "-E",
-            "test(=test_only)",
-        ])
-        .env("PYTORCH_ROOT", root)
-        .env("PYTHON", "python3")
-        .env("TORCH_HARNESS_PYTEST", "0")
-        .output()
-        .unwrap()
-}
-
 /// The folder bare `report` takes now, from its JSON (its timeline written elsewhere,
 /// so the run's folder stays as it was).
 fn reported_run(root: &Path) -> PathBuf {
@@ -71,10 +53,10 @@ fn a_report_written_into_an_old_run_leaves_the_newest_run_the_newest() {
     let file = root.join("test/test_only.py");
     std::fs::create_dir_all(file.parent().unwrap()).unwrap();
     std::fs::write(&file, FAILING).unwrap();
-    assert!(!run_once(root).status.success());
+    assert!(!common::run_test_only(root).status.success());
     let old = reported_run(root);
     std::fs::write(&file, PASSING).unwrap();
-    common::check(&run_once(root));
+    common::check(&common::run_test_only(root));
     let new = reported_run(root);
     assert_ne!(old, new);
 

@@ -189,20 +189,7 @@ fn xtask(root: &Path, args: &[&str]) -> std::process::Output {
 fn runs_and_times_of_one_checkout_leave_another_alone() {
     let (a, b) = (checkout(), checkout());
     // A real run of checkout a, into the default run folder.
-    let run = common::clean(Command::new(env!("CARGO")))
-        .args([
-            "nextest",
-            "run",
-            "--package",
-            "torch-suite",
-            "-E",
-            "test(=test_only)",
-        ])
-        .env("PYTORCH_ROOT", a.path())
-        .env("PYTHON", "python3")
-        .env("TORCH_HARNESS_PYTEST", "0")
-        .output()
-        .unwrap();
+    let run = common::run_test_only(a.path());
     common::check(&run);
 
     // `report` with no argument shows the newest run of its own checkout only.

@@ -254,3 +254,41 @@ pub fn count_testcases(xml: &str) -> Vec<Counted> {
     }
     counted
 }
+
+/// A plan of the demo wider than its cases (`cargo xtask plan --json`): its JSON, the
+/// shard count and a shard that has no case.
+pub fn plan_with_an_empty_shard() -> (String, usize, u64) {
+    let shards = demo_cases().len() + 5;
+    let mut plan = clean(Command::new(env!("CARGO_BIN_EXE_xtask")));
+    plan.args(["plan", "--shards", &shards.to_string(), "--json"]);
+    let text = ok(plan.output().unwrap());
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let empty = json["shards"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["cases"].as_array().unwrap().is_empty())
+        .expect("an empty shard")["shard"]
+        .as_u64()
+        .unwrap();
+    (text, shards, empty)
+}
+
+/// `cargo nextest run` of the one case `test_only` of `root`, with the system python in
+/// unittest mode, into the checkout's default run folder.
+pub fn run_test_only(root: &Path) -> Output {
+    clean(Command::new(env!("CARGO")))
+        .args([
+            "nextest",
+            "run",
+            "--package",
+            "torch-suite",
+            "-E",
+            "test(=test_only)",
+        ])
+        .env("PYTORCH_ROOT", root)
+        .env("PYTHON", "python3")
+        .env("TORCH_HARNESS_PYTEST", "0")
+        .output()
+        .unwrap()
+}
